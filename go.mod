@@ -1,0 +1,3 @@
+module github.com/imgsvc/imgsvc
+
+go 1.26.8
