@@ -1,0 +1,147 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/imgsvc/imgsvc/handlers"
+	"github.com/imgsvc/imgsvc/imaging"
+)
+
+// config is the whole configuration surface of imgsvc. Every field is a
+// flag, and every flag falls back to the environment variable IMGSVC_<FLAG>.
+type config struct {
+	Addr      string
+	AdminAddr string
+
+	Workers      int
+	QueueSize    int
+	QueueTimeout time.Duration
+	JobTimeout   time.Duration
+	MemoryBudget int64
+
+	MaxBodyBytes    int64
+	MaxInputPixels  int64
+	MaxOutputPixels int64
+
+	ReadHeaderTimeout time.Duration
+	BodyTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	MaxHeaderBytes    int
+
+	ShutdownGrace time.Duration
+	DrainDelay    time.Duration
+	RetryAfter    time.Duration
+
+	LogLevel  string
+	LogFormat string
+}
+
+// envName is the environment variable a flag falls back to.
+func envName(flagName string) string {
+	return "IMGSVC_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseConfig fills a config from args, then from getenv for every flag not
+// given on the command line. Output (usage, errors) goes to out.
+func parseConfig(args []string, getenv func(string) string, out io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("imgsvc", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&c.Addr, "addr", ":8080", "public listen address (the API)")
+	fs.StringVar(&c.AdminAddr, "admin-addr", ":9090", "admin listen address (/metrics, /healthz, /readyz); empty disables it")
+
+	fs.IntVar(&c.Workers, "workers", 0, "image workers; 0 means GOMAXPROCS, which follows the container CPU limit")
+	fs.IntVar(&c.QueueSize, "queue-size", 0, "jobs that may wait for a worker; 0 means 4 per worker; past it requests get 503 overloaded at once")
+	fs.DurationVar(&c.QueueTimeout, "queue-timeout", 10*time.Second, "longest wait for a worker before 503 overloaded")
+	fs.DurationVar(&c.JobTimeout, "job-timeout", 30*time.Second, "deadline of one job once it runs, before 503 processing_timeout")
+	fs.Int64Var(&c.MemoryBudget, "memory-budget", 0, "estimated bytes all jobs in flight may use; 0 means 60% of the container memory limit, or 1.5 GiB without one; -1 disables memory admission")
+
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", handlers.DefaultMaxBodyBytes, "largest request body, in bytes (413 body_too_large)")
+	fs.Int64Var(&c.MaxInputPixels, "max-input-pixels", imaging.DefaultMaxInputPixels, "largest input image, width × height from its header (422 image_too_large)")
+	fs.Int64Var(&c.MaxOutputPixels, "max-output-pixels", imaging.DefaultMaxOutputPixels, "largest output image, width × height (422 output_too_large)")
+
+	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "time to read a request's headers")
+	fs.DurationVar(&c.BodyTimeout, "body-timeout", 60*time.Second, "time to read a request's body (408 request_timeout)")
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", 90*time.Second, "time from the end of the headers to the end of the response")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 120*time.Second, "how long an idle keep-alive connection stays open")
+	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", 64<<10, "largest request header block, in bytes (431)")
+
+	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 20*time.Second, "on SIGTERM, how long in-flight requests may take to finish")
+	fs.DurationVar(&c.DrainDelay, "drain-delay", 0, "on SIGTERM, how long to keep serving with /readyz failing before closing listeners (lets load balancers notice)")
+	fs.DurationVar(&c.RetryAfter, "retry-after", 2*time.Second, "Retry-After suggested in 503 answers")
+
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or text")
+
+	fs.Usage = func() {
+		fmt.Fprintf(out, "imgsvc: an image processing service.\n\nUsage:\n  imgsvc [flags]\n  imgsvc healthcheck   exit 0 when the local instance is healthy\n  imgsvc version       print the version\n\nFlags (each also read from the environment variable shown; a flag on the command line wins):\n")
+		fs.VisitAll(func(f *flag.Flag) {
+			def := f.DefValue
+			if def == "" {
+				def = `""`
+			}
+			fmt.Fprintf(out, "  -%s  (%s, default %s)\n        %s\n", f.Name, envName(f.Name), def, f.Usage)
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || envErr != nil {
+			return
+		}
+		if v := getenv(envName(f.Name)); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				envErr = fmt.Errorf("%s=%q: %w", envName(f.Name), v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return c, envErr
+	}
+	return c, c.validate()
+}
+
+func (c config) validate() error {
+	switch {
+	case c.Addr == "":
+		return fmt.Errorf("-addr must not be empty")
+	case c.Workers < 0:
+		return fmt.Errorf("-workers must be 0 or more, got %d", c.Workers)
+	case c.QueueSize < 0:
+		return fmt.Errorf("-queue-size must be 0 or more, got %d", c.QueueSize)
+	case c.MaxBodyBytes <= 0:
+		return fmt.Errorf("-max-body-bytes must be positive, got %d", c.MaxBodyBytes)
+	case c.MaxInputPixels <= 0 || c.MaxOutputPixels <= 0:
+		return fmt.Errorf("-max-input-pixels and -max-output-pixels must be positive")
+	case c.ShutdownGrace < 0 || c.DrainDelay < 0:
+		return fmt.Errorf("-shutdown-grace and -drain-delay must not be negative")
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		return err
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		return fmt.Errorf("-log-format must be json or text, got %q", c.LogFormat)
+	}
+	return nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, fmt.Errorf("-log-level must be debug, info, warn or error, got %q", s)
+	}
+	return l, nil
+}

@@ -1,0 +1,258 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/imgsvc/imgsvc/imaging"
+)
+
+// Status is the HTTP status of an error code: the one table of the service.
+func Status(code imaging.Code) int {
+	switch code {
+	case imaging.CodeMissingContentType, imaging.CodeEmptyBody, imaging.CodeBodyIsPath, imaging.CodeBodyIsURL,
+		imaging.CodeContentTypeMismatch, imaging.CodeCorruptImage, imaging.CodeInvalidJSON, imaging.CodeUnknownField,
+		imaging.CodeMissingField, imaging.CodeInvalidFieldType, imaging.CodeInvalidBase64, imaging.CodeInvalidMetadata,
+		imaging.CodeMalformedMultipart, imaging.CodeMissingFilePart, imaging.CodeInvalidOption, imaging.CodeUnknownOption:
+		return http.StatusBadRequest
+	case imaging.CodeUnsupportedContentType, imaging.CodeUnsupportedImageFormat:
+		return http.StatusUnsupportedMediaType
+	case imaging.CodeBodyTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case imaging.CodeImageTooLarge, imaging.CodeOutputTooLarge:
+		return http.StatusUnprocessableEntity
+	case imaging.CodeNotAcceptable:
+		return http.StatusNotAcceptable
+	case imaging.CodeMethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	case imaging.CodeNotFound:
+		return http.StatusNotFound
+	case imaging.CodeRequestTimeout:
+		return http.StatusRequestTimeout
+	case imaging.CodeOverloaded, imaging.CodeProcessingTimeout:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// Codes lists every error code the service answers with, in catalogue order.
+func Codes() []imaging.Code {
+	return []imaging.Code{
+		imaging.CodeMissingContentType, imaging.CodeUnsupportedContentType, imaging.CodeEmptyBody,
+		imaging.CodeBodyIsPath, imaging.CodeBodyIsURL, imaging.CodeContentTypeMismatch,
+		imaging.CodeUnsupportedImageFormat, imaging.CodeCorruptImage, imaging.CodeInvalidJSON,
+		imaging.CodeUnknownField, imaging.CodeMissingField, imaging.CodeInvalidFieldType,
+		imaging.CodeInvalidBase64, imaging.CodeInvalidMetadata, imaging.CodeMalformedMultipart,
+		imaging.CodeMissingFilePart, imaging.CodeInvalidOption, imaging.CodeUnknownOption,
+		imaging.CodeBodyTooLarge, imaging.CodeImageTooLarge, imaging.CodeOutputTooLarge,
+		imaging.CodeNotAcceptable, imaging.CodeMethodNotAllowed, imaging.CodeNotFound,
+		imaging.CodeRequestTimeout, imaging.CodeOverloaded, imaging.CodeProcessingTimeout, imaging.CodeInternal,
+	}
+}
+
+// Title is the short, fixed summary of an error code.
+func Title(code imaging.Code) string {
+	switch code {
+	case imaging.CodeMissingContentType:
+		return "Missing Content-Type"
+	case imaging.CodeUnsupportedContentType:
+		return "Unsupported Content-Type"
+	case imaging.CodeEmptyBody:
+		return "Empty body"
+	case imaging.CodeBodyIsPath:
+		return "Body is a file path, not image bytes"
+	case imaging.CodeBodyIsURL:
+		return "Body is a URL, not image bytes"
+	case imaging.CodeContentTypeMismatch:
+		return "Content-Type does not match the bytes"
+	case imaging.CodeUnsupportedImageFormat:
+		return "Unsupported image format"
+	case imaging.CodeCorruptImage:
+		return "Corrupt or truncated image"
+	case imaging.CodeInvalidJSON:
+		return "Invalid JSON"
+	case imaging.CodeUnknownField:
+		return "Unknown JSON field"
+	case imaging.CodeMissingField:
+		return "Missing JSON field"
+	case imaging.CodeInvalidFieldType:
+		return "JSON field has the wrong type"
+	case imaging.CodeInvalidBase64:
+		return "Invalid base64"
+	case imaging.CodeInvalidMetadata:
+		return "Invalid metadata"
+	case imaging.CodeMalformedMultipart:
+		return "Malformed multipart body"
+	case imaging.CodeMissingFilePart:
+		return "No image part in the multipart body"
+	case imaging.CodeInvalidOption:
+		return "Invalid option value"
+	case imaging.CodeUnknownOption:
+		return "Unknown option"
+	case imaging.CodeBodyTooLarge:
+		return "Body too large"
+	case imaging.CodeImageTooLarge:
+		return "Image too large"
+	case imaging.CodeOutputTooLarge:
+		return "Output too large"
+	case imaging.CodeNotAcceptable:
+		return "Not acceptable"
+	case imaging.CodeMethodNotAllowed:
+		return "Method not allowed"
+	case imaging.CodeNotFound:
+		return "Not found"
+	case imaging.CodeRequestTimeout:
+		return "Request timeout"
+	case imaging.CodeOverloaded:
+		return "Overloaded"
+	case imaging.CodeProcessingTimeout:
+		return "Processing timeout"
+	}
+	return "Internal error"
+}
+
+// Problem is an RFC 9457 problem details object, with the service's extensions.
+type Problem struct {
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail"`
+	Code      string `json:"code"`
+	Hint      string `json:"hint,omitempty"`
+	Field     string `json:"field,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+	Instance  string `json:"instance,omitempty"`
+}
+
+// ProblemTypeURI is the type URI of a code: a page of the service itself
+// that describes it (see handleErrorType).
+func ProblemTypeURI(code imaging.Code) string { return "/v1/errors/" + string(code) }
+
+// MIMEProblemJSON is the media type of error bodies.
+const MIMEProblemJSON = "application/problem+json"
+
+// errorContextKey is where the error handler leaves the code for logs and metrics.
+const errorContextKey = "imgsvc.error_code"
+
+// ErrorCodeOf returns the error code recorded on c by the error handler, or "".
+func ErrorCodeOf(c echo.Context) string {
+	if s, ok := c.Get(errorContextKey).(string); ok {
+		return s
+	}
+	return ""
+}
+
+// toError turns any error a handler or Echo returns into an *imaging.Error.
+func (s *Server) toError(c echo.Context, err error) *imaging.Error {
+	var ie *imaging.Error
+	if errors.As(err, &ie) {
+		return ie
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		if he.Internal != nil && errors.As(he.Internal, &ie) {
+			return ie
+		}
+		req := c.Request()
+		switch he.Code {
+		case http.StatusNotFound:
+			return imaging.Errorf(imaging.CodeNotFound, "no route for %s %s", req.Method, truncPath(req.URL.Path)).
+				WithHint("the routes are POST /v1/process, POST /v1/info, GET /v1/openapi.json, GET /healthz, GET /readyz")
+		case http.StatusMethodNotAllowed:
+			allow := c.Response().Header().Get(echo.HeaderAllow)
+			return imaging.Errorf(imaging.CodeMethodNotAllowed, "%s is not allowed on %s; allowed: %s", req.Method, truncPath(req.URL.Path), allow).
+				WithHint("send the image with POST: curl --data-binary @photo.jpg -H 'Content-Type: image/jpeg' ...")
+		case http.StatusRequestEntityTooLarge:
+			return s.bodyTooLarge(-1)
+		case http.StatusRequestTimeout, http.StatusServiceUnavailable:
+			if he.Code == http.StatusRequestTimeout {
+				return imaging.Errorf(imaging.CodeRequestTimeout, "the request was not received in time")
+			}
+			return imaging.Errorf(imaging.CodeOverloaded, "the service is not able to take this request now").
+				WithHint("retry after the number of seconds in the Retry-After header")
+		}
+		if he.Code >= 400 && he.Code < 500 {
+			return imaging.Errorf(imaging.CodeInvalidOption, "%v", he.Message)
+		}
+		return (&imaging.Error{Code: imaging.CodeInternal, Detail: "an unexpected error occurred"}).Wrap(err)
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return imaging.Errorf(imaging.CodeRequestTimeout, "the request ended before it was served").Wrap(err)
+	}
+	return (&imaging.Error{Code: imaging.CodeInternal, Detail: "an unexpected error occurred"}).Wrap(err)
+}
+
+func truncPath(p string) string {
+	if len(p) > 100 {
+		return p[:100] + "…"
+	}
+	return p
+}
+
+// HTTPErrorHandler writes every error as application/problem+json. It is
+// installed as echo.Echo.HTTPErrorHandler.
+func (s *Server) HTTPErrorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return // already answered (the request logger hands errors over first)
+	}
+	ie := s.toError(c, err)
+	status := Status(ie.Code)
+	c.Set(errorContextKey, string(ie.Code))
+	rid := c.Response().Header().Get(echo.HeaderXRequestID)
+	if status >= 500 {
+		s.log.LogAttrs(c.Request().Context(), slog.LevelError, "request failed",
+			slog.String("request_id", rid), slog.String("code", string(ie.Code)),
+			slog.String("detail", ie.Detail), slog.Any("err", ie.Err))
+	}
+	p := Problem{
+		Type: ProblemTypeURI(ie.Code), Title: Title(ie.Code), Status: status, Detail: ie.Detail,
+		Code: string(ie.Code), Hint: ie.Hint, Field: ie.Field, RequestID: rid,
+	}
+	if ie.Code == imaging.CodeInternal {
+		p.Detail = "an unexpected error occurred; the request ID identifies it in the service's logs"
+		p.Hint = "retry; if it keeps failing, report the request_id to the operator"
+	}
+	h := c.Response().Header()
+	if status == http.StatusServiceUnavailable {
+		h.Set("Retry-After", strconv.Itoa(s.retryAfterSeconds()))
+	}
+	h.Set(echo.HeaderCacheControl, "no-store")
+	if c.Request().Method == http.MethodHead {
+		c.Response().Header().Set(echo.HeaderContentType, MIMEProblemJSON)
+		_ = c.NoContent(status)
+		return
+	}
+	body, mErr := jsonMarshal(p)
+	if mErr != nil {
+		body = []byte(fmt.Sprintf(`{"status":%d,"code":%q}`, status, ie.Code))
+	}
+	_ = c.Blob(status, MIMEProblemJSON, append(body, '\n'))
+}
+
+func (s *Server) retryAfterSeconds() int {
+	n := int(s.cfg.RetryAfter.Seconds() + 0.5)
+	return max(n, 1)
+}
+
+// handleErrorType describes one error code: the dereferenceable "type" of
+// every problem the service returns.
+func (s *Server) handleErrorType(c echo.Context) error {
+	code := imaging.Code(strings.TrimSpace(c.Param("code")))
+	for _, k := range Codes() {
+		if k == code {
+			return c.JSON(http.StatusOK, map[string]any{
+				"code": k, "status": Status(k), "title": Title(k),
+				"docs": "docs/errors.md#" + string(k),
+			})
+		}
+	}
+	return imaging.Errorf(imaging.CodeNotFound, "there is no error code %q", truncPath(string(code))).
+		WithHint("see GET /v1/openapi.json or docs/errors.md for the list of codes")
+}

@@ -1,0 +1,688 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/imgsvc/imgsvc/imaging"
+)
+
+// Input forms.
+const (
+	formRaw       = "raw"
+	formMultipart = "multipart"
+	formJSON      = "json"
+)
+
+// Limits on the structure of a request, beyond its size in bytes.
+const (
+	maxMultipartParts = 64
+	maxFieldBytes     = 64 << 10 // a form field or option value
+	maxJSONDepth      = 64
+)
+
+// input is one request's image, metadata and options, whatever form it came in.
+type input struct {
+	form     string
+	image    []byte
+	metadata json.RawMessage // the client's object, verbatim; nil when absent
+	options  map[string][]string
+	jsonOpts map[string]bool // option names that came from the JSON "options" object
+}
+
+func (in *input) fieldName(name string) string {
+	if in.jsonOpts[name] {
+		return "options." + name
+	}
+	return name
+}
+
+// readInput reads and classifies a request body. The checks run root cause
+// first: an empty body, then a body that is a path or a URL, then the
+// Content-Type, then the form's own structure.
+func (s *Server) readInput(c echo.Context) (*input, error) {
+	req := c.Request()
+	if enc := strings.TrimSpace(req.Header.Get(echo.HeaderContentEncoding)); enc != "" && !strings.EqualFold(enc, "identity") {
+		return nil, imaging.Errorf(imaging.CodeUnsupportedContentType, "Content-Encoding %q is not accepted", truncate(enc, 40)).
+			WithHint("send the body uncompressed: images are already compressed, and compressed bodies could hide decompression bombs")
+	}
+	body, err := s.readBody(c)
+	if err != nil {
+		return nil, err
+	}
+	ct := req.Header.Get(echo.HeaderContentType)
+	mt, params, ctErr := mime.ParseMediaType(ct)
+	mt = strings.ToLower(mt)
+	if len(body) == 0 {
+		return nil, imaging.Errorf(imaging.CodeEmptyBody, "the request body is empty").
+			WithHint("send the image: curl --data-binary @photo.jpg -H 'Content-Type: image/jpeg' URL, or -F image=@photo.jpg; in Python requests.post(url, files={\"image\": open(path, \"rb\")})")
+	}
+	if !strings.HasPrefix(mt, "multipart/") {
+		if err := pathError(body, ""); err != nil {
+			return nil, err
+		}
+	}
+	if strings.TrimSpace(ct) == "" {
+		return nil, missingContentType(body)
+	}
+	if ctErr != nil {
+		return nil, imaging.Errorf(imaging.CodeUnsupportedContentType, "the Content-Type %q cannot be parsed: %v", truncate(ct, 80), ctErr).
+			WithHint("send e.g. Content-Type: image/jpeg, application/json or multipart/form-data; boundary=...")
+	}
+	var in *input
+	switch {
+	case mt == "multipart/form-data":
+		in, err = s.parseMultipart(body, params)
+	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+		in, err = parseJSON(body)
+	case mt == "application/octet-stream" || mt == "binary/octet-stream":
+		in, err = rawInput(body, "")
+	case strings.HasPrefix(mt, "image/"):
+		in, err = rawInput(body, mt)
+	case mt == "application/x-www-form-urlencoded":
+		return nil, imaging.Errorf(imaging.CodeUnsupportedContentType, "Content-Type application/x-www-form-urlencoded is not an image form; this is what `curl -d @file` sends, and curl strips newlines from the file").
+			WithHint("with curl use --data-binary @photo.jpg -H 'Content-Type: image/jpeg', or -F image=@photo.jpg; in Python requests.post(url, files={\"image\": open(path, \"rb\")})")
+	default:
+		e := imaging.Errorf(imaging.CodeUnsupportedContentType, "Content-Type %q is not accepted", truncate(mt, 80)).
+			WithHint("send image/jpeg, image/png, image/gif, image/webp, image/bmp, image/tiff, application/octet-stream, multipart/form-data or application/json")
+		if f := imaging.Sniff(body); f != "" {
+			e.Detail += fmt.Sprintf(" (the body is a %s image)", strings.ToUpper(string(f)))
+			e.Hint = fmt.Sprintf("send it with Content-Type: %s: curl -H 'Content-Type: %s' --data-binary @file ...", f.MediaType(), f.MediaType())
+		}
+		return nil, e
+	}
+	if err != nil {
+		return nil, err
+	}
+	if in.options == nil {
+		in.options = map[string][]string{}
+	}
+	for k, vs := range c.QueryParams() {
+		in.options[k] = append(in.options[k], vs...)
+	}
+	return in, nil
+}
+
+// readBody reads the whole body, refusing it from Content-Length before
+// reading when that already exceeds the limit, and while streaming otherwise.
+func (s *Server) readBody(c echo.Context) ([]byte, error) {
+	req := c.Request()
+	if req.ContentLength > s.cfg.MaxBodyBytes {
+		return nil, s.bodyTooLarge(req.ContentLength)
+	}
+	if s.cfg.BodyTimeout > 0 {
+		// Ignored where the writer does not support it (httptest).
+		_ = http.NewResponseController(c.Response().Writer).SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
+	}
+	r := http.MaxBytesReader(c.Response().Writer, req.Body, s.cfg.MaxBodyBytes)
+	size := 512
+	if req.ContentLength > 0 {
+		size = int(req.ContentLength) + 1 // +1 so ReadAll sees EOF without growing
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	_, err := buf.ReadFrom(r)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		var ne net.Error
+		switch {
+		case errors.As(err, &mbe):
+			return nil, s.bodyTooLarge(-1)
+		case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+			return nil, imaging.Errorf(imaging.CodeRequestTimeout, "the body was not received within %s (got %d bytes)", s.cfg.BodyTimeout, buf.Len()).
+				WithHint("send the body faster, or ask the operator to raise -body-timeout; check the network between the client and the service")
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return nil, imaging.Errorf(imaging.CodeRequestTimeout, "the connection closed after %d of %d bytes of the body", buf.Len(), req.ContentLength).
+				WithHint("the client stopped sending; retry")
+		}
+		return nil, imaging.Errorf(imaging.CodeRequestTimeout, "the body could not be read after %d bytes", buf.Len()).Wrap(err).
+			WithHint("the connection failed while sending; retry")
+	}
+	return buf.Bytes(), nil
+}
+
+func (s *Server) bodyTooLarge(got int64) *imaging.Error {
+	lim := s.cfg.MaxBodyBytes
+	e := imaging.Errorf(imaging.CodeBodyTooLarge, "the body is larger than the limit of %d bytes (%s)", lim, humanBytes(lim))
+	if got > 0 {
+		e.Detail = fmt.Sprintf("the body is %d bytes (%s); the limit is %d bytes (%s)", got, humanBytes(got), lim, humanBytes(lim))
+	}
+	e.Hint = "send a smaller image, or ask the operator to raise -max-body-bytes (and the body limit of any proxy in front, e.g. nginx client_max_body_size)"
+	return e
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// pathError recognises a body (or a field, when field is set) that holds a
+// file path or a URL instead of the image.
+func pathError(b []byte, field string) *imaging.Error {
+	kind, text := imaging.DetectPath(b)
+	where := "the request body"
+	if field != "" {
+		where = fmt.Sprintf("the %q field", field)
+	}
+	switch kind {
+	case imaging.IsPath:
+		e := imaging.Errorf(imaging.CodeBodyIsPath, "%s is the text %q, a file path, not the image's bytes", where, truncate(text, 200)).WithField(field)
+		switch field {
+		case "image", "file":
+			e.Hint = fmt.Sprintf("with curl put @ before the path: -F %s=@%s; in Python pass the open file: files={\"image\": open(%q, \"rb\")}", field, strings.TrimPrefix(text, "@"), text)
+		case "image_b64":
+			e.Hint = fmt.Sprintf("put the base64 of the file's bytes in image_b64: in Python base64.b64encode(open(%q, \"rb\").read()).decode()", text)
+		default:
+			e.Hint = fmt.Sprintf("send the file's content, not its name: curl --data-binary @%s -H 'Content-Type: image/jpeg' URL; in Python requests.post(url, data=open(%q, \"rb\"), headers={\"Content-Type\": \"image/jpeg\"})", strings.TrimPrefix(text, "@"), text)
+		}
+		return e
+	case imaging.IsURL:
+		return imaging.Errorf(imaging.CodeBodyIsURL, "%s is the URL %q, not the image's bytes; imgsvc does not fetch URLs", where, truncate(text, 200)).WithField(field).
+			WithHint("download the image first and send its bytes: curl -s URL | curl --data-binary @- -H 'Content-Type: image/jpeg' ...")
+	}
+	return nil
+}
+
+func missingContentType(body []byte) *imaging.Error {
+	e := imaging.Errorf(imaging.CodeMissingContentType, "the request has no Content-Type header").
+		WithHint("set Content-Type: image/jpeg (or png, gif, webp, bmp, tiff, application/octet-stream); curl: -H 'Content-Type: image/jpeg' --data-binary @photo.jpg; requests: headers={\"Content-Type\": \"image/jpeg\"}, or files={\"image\": f} which sets multipart for you")
+	trimmed := bytes.TrimSpace(body)
+	switch f := imaging.Sniff(body); {
+	case f != "":
+		e.Detail += fmt.Sprintf("; the body is a %s image", strings.ToUpper(string(f)))
+		e.Hint = fmt.Sprintf("add -H 'Content-Type: %s' to curl, or headers={\"Content-Type\": %q} to requests.post", f.MediaType(), f.MediaType())
+	case len(trimmed) > 0 && trimmed[0] == '{':
+		e.Detail += "; the body looks like JSON"
+		e.Hint = "add -H 'Content-Type: application/json', or in Python use requests.post(url, json={...}) which sets it"
+	case bytes.HasPrefix(trimmed, []byte("--")):
+		e.Detail += "; the body looks like multipart form data"
+		e.Hint = "send Content-Type: multipart/form-data; boundary=...: curl -F image=@photo.jpg and requests files= do this for you"
+	}
+	return e
+}
+
+func rawInput(body []byte, declared string) (*input, error) {
+	got := imaging.Sniff(body)
+	if got == "" {
+		return nil, imaging.UnsupportedFormatError(body)
+	}
+	if declared != "" {
+		want, ok := imaging.FormatFromMediaType(declared)
+		if !ok {
+			return nil, imaging.Errorf(imaging.CodeContentTypeMismatch, "Content-Type says %s but the bytes are a %s image", declared, strings.ToUpper(string(got))).
+				WithHint("send Content-Type: %s, or application/octet-stream to let the service detect the format", got.MediaType())
+		}
+		if want != got {
+			return nil, imaging.Errorf(imaging.CodeContentTypeMismatch, "Content-Type says %s but the bytes are a %s image", declared, strings.ToUpper(string(got))).
+				WithHint("send Content-Type: %s, or application/octet-stream to let the service detect the format", got.MediaType())
+		}
+	}
+	return &input{form: formRaw, image: body}, nil
+}
+
+func (s *Server) parseMultipart(body []byte, params map[string]string) (*input, error) {
+	boundary := params["boundary"]
+	if boundary == "" {
+		return nil, imaging.Errorf(imaging.CodeMalformedMultipart, "Content-Type multipart/form-data has no boundary parameter").
+			WithHint("don't set the multipart Content-Type yourself: curl -F and requests.post(url, files=...) add it with its boundary")
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	in := &input{form: formMultipart, options: map[string][]string{}}
+	var found []string
+	imagePart := ""
+	for n := 0; ; n++ {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if n == 0 {
+				return nil, imaging.Errorf(imaging.CodeMalformedMultipart, "the body is not multipart data with boundary %q: %v", truncate(boundary, 70), err).
+					WithHint("make sure the body matches its Content-Type: let curl -F or requests files= build it")
+			}
+			return nil, imaging.Errorf(imaging.CodeMalformedMultipart, "part %d of the multipart body is malformed: %v", n+1, err).
+				WithHint("the body may be truncated; let curl -F or requests files= build it")
+		}
+		if n >= maxMultipartParts {
+			return nil, imaging.Errorf(imaging.CodeMalformedMultipart, "the multipart body has more than %d parts", maxMultipartParts).
+				WithHint("send one image part, an optional metadata part and the options")
+		}
+		name := part.FormName()
+		desc := fmt.Sprintf("%q", truncate(name, 40))
+		if fn := part.FileName(); fn != "" {
+			desc += fmt.Sprintf(" (file %q)", truncate(fn, 60))
+		}
+		found = append(found, desc)
+		switch name {
+		case "image", "file":
+			if imagePart != "" {
+				return nil, imaging.Errorf(imaging.CodeMalformedMultipart, "the multipart body has two image parts, %q and %q", imagePart, name).WithField(name).
+					WithHint("send exactly one part named image (or file)")
+			}
+			imagePart = name
+			data, err := io.ReadAll(part)
+			if err != nil {
+				return nil, imaging.Errorf(imaging.CodeMalformedMultipart, "the %q part cannot be read: %v", name, err).WithField(name)
+			}
+			if len(data) == 0 {
+				return nil, imaging.Errorf(imaging.CodeEmptyBody, "the %q part is empty", name).WithField(name).
+					WithHint("check the file exists and is not empty; with curl the path after @ must be right: -F image=@photo.jpg")
+			}
+			if part.FileName() == "" {
+				if err := pathError(data, name); err != nil {
+					return nil, err
+				}
+			}
+			in.image = data
+		case "metadata":
+			data, err := readField(part, name)
+			if err != nil {
+				return nil, err
+			}
+			meta, err := parseMetadata(data, "metadata")
+			if err != nil {
+				return nil, err
+			}
+			in.metadata = meta
+		default:
+			data, err := readField(part, name)
+			if err != nil {
+				return nil, err
+			}
+			if part.FileName() != "" {
+				// A file under another name is the image sent under the wrong name;
+				// say so below rather than calling it an unknown option.
+				found[len(found)-1] += fmt.Sprintf(", %d bytes", len(data))
+				continue
+			}
+			in.options[name] = append(in.options[name], string(data))
+		}
+	}
+	if in.image == nil {
+		e := imaging.Errorf(imaging.CodeMissingFilePart, "the multipart body has no part named image or file; parts found: %s", listOrNone(found)).
+			WithField("image").
+			WithHint("name the file part image: curl -F image=@photo.jpg; requests.post(url, files={\"image\": open(path, \"rb\")})")
+		return nil, e
+	}
+	return in, nil
+}
+
+func readField(part *multipart.Part, name string) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
+	if err != nil {
+		return nil, imaging.Errorf(imaging.CodeMalformedMultipart, "the %q part cannot be read: %v", truncate(name, 40), err).WithField(name)
+	}
+	if len(data) > maxFieldBytes {
+		code := imaging.CodeInvalidOption
+		if name == "metadata" {
+			code = imaging.CodeInvalidMetadata
+		}
+		return nil, imaging.Errorf(code, "the %q part is over %d bytes", truncate(name, 40), maxFieldBytes).WithField(name).
+			WithHint("form fields hold short values; put the image in the part named image")
+	}
+	return data, nil
+}
+
+func listOrNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+// jsonFields are the keys of a JSON request.
+func jsonFields() []string { return []string{"image_b64", "metadata", "options"} }
+
+func jsonAliases() map[string]string {
+	return map[string]string{
+		"image": "image_b64", "img": "image_b64", "data": "image_b64", "file": "image_b64", "base64": "image_b64",
+		"image_base64": "image_b64", "imageb64": "image_b64", "b64": "image_b64", "content": "image_b64",
+		"photo": "image_b64", "picture": "image_b64", "bytes": "image_b64", "image_data": "image_b64",
+		"imagedata": "image_b64", "img_b64": "image_b64", "image64": "image_b64", "blob": "image_b64",
+		"meta": "metadata", "info": "metadata", "extra": "metadata", "tags": "metadata",
+		"option": "options", "opts": "options", "params": "options", "parameters": "options", "settings": "options",
+		"operations": "options", "transform": "options", "transforms": "options",
+	}
+}
+
+func parseJSON(body []byte) (*input, error) {
+	if !utf8.Valid(body) {
+		off := invalidUTF8Offset(body)
+		line, col := lineCol(body, off)
+		return nil, imaging.Errorf(imaging.CodeInvalidJSON, "the JSON body is not valid UTF-8 at byte %d (line %d, column %d)", off, line, col).
+			WithHint("send UTF-8 JSON; put binary data in image_b64 as base64")
+	}
+	if err := checkDepth(body); err != nil {
+		return nil, err
+	}
+	var fields map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&fields); err != nil {
+		return nil, jsonError(body, err)
+	}
+	if dec.More() || dec.InputOffset() < int64(len(bytes.TrimRightFunc(body, isSpace))) {
+		off := int(dec.InputOffset())
+		line, col := lineCol(body, off)
+		return nil, imaging.Errorf(imaging.CodeInvalidJSON, "unexpected data after the JSON object at line %d, column %d", line, col).
+			WithHint("send exactly one JSON object")
+	}
+	if fields == nil {
+		return nil, imaging.Errorf(imaging.CodeInvalidJSON, "the JSON body is null; want an object").
+			WithHint(`send {"image_b64": "<base64>", "metadata": {...}, "options": {...}}`)
+	}
+	names := make([]string, 0, len(fields))
+	for k := range fields {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if contains(jsonFields(), k) {
+			continue
+		}
+		e := imaging.Errorf(imaging.CodeUnknownField, "unknown JSON field %q", truncate(k, 60)).WithField(truncate(k, 60))
+		if s := imaging.Suggest(k, jsonFields(), jsonAliases()); s != "" {
+			e.Detail += fmt.Sprintf("; did you mean %q?", s)
+			e.Hint = fmt.Sprintf(`rename %q to %q: {"image_b64": "<base64>", "metadata": {...}, "options": {...}}`, k, s)
+		} else if contains(imaging.OptionNames(), k) {
+			e.Detail += fmt.Sprintf("; %q is an option", k)
+			e.Hint = fmt.Sprintf(`put options inside "options": {"image_b64": "...", "options": {%q: ...}}`, k)
+		} else {
+			e.Hint = `the fields are image_b64 (required), metadata and options`
+		}
+		return nil, e
+	}
+	in := &input{form: formJSON, options: map[string][]string{}, jsonOpts: map[string]bool{}}
+	raw, ok := fields["image_b64"]
+	if !ok {
+		return nil, imaging.Errorf(imaging.CodeMissingField, "the JSON body has no \"image_b64\" field").WithField("image_b64").
+			WithHint(`put the image's base64 in "image_b64"; in Python: requests.post(url, json={"image_b64": base64.b64encode(open(path, "rb").read()).decode()})`)
+	}
+	var b64 string
+	if err := json.Unmarshal(raw, &b64); err != nil {
+		return nil, imaging.Errorf(imaging.CodeInvalidFieldType, "\"image_b64\" must be a string, got %s", jsonKind(raw)).WithField("image_b64").
+			WithHint(`send the base64 text as a JSON string; in Python base64.b64encode(data).decode() (decode() turns bytes into str)`)
+	}
+	if strings.TrimSpace(b64) == "" {
+		return nil, imaging.Errorf(imaging.CodeEmptyBody, "\"image_b64\" is empty").WithField("image_b64").
+			WithHint("put the base64 of the image's bytes in image_b64; check that the file was read")
+	}
+	if err := pathError([]byte(b64), "image_b64"); err != nil {
+		return nil, err
+	}
+	img, err := decodeBase64(b64)
+	if err != nil {
+		return nil, err
+	}
+	in.image = img
+	if m, ok := fields["metadata"]; ok {
+		if in.metadata, err = parseMetadata(m, "metadata"); err != nil {
+			return nil, err
+		}
+	}
+	if o, ok := fields["options"]; ok {
+		if err := in.parseJSONOptions(o); err != nil {
+			return nil, err
+		}
+	}
+	return in, nil
+}
+
+func (in *input) parseJSONOptions(raw json.RawMessage) error {
+	var opts map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &opts); err != nil || opts == nil && !bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return imaging.Errorf(imaging.CodeInvalidFieldType, "\"options\" must be a JSON object, got %s", jsonKind(raw)).WithField("options").
+			WithHint(`send options as an object: "options": {"width": 300, "format": "png"}`)
+	}
+	for k, v := range opts {
+		var val string
+		switch t := bytes.TrimSpace(v); {
+		case len(t) > 0 && t[0] == '"':
+			_ = json.Unmarshal(t, &val)
+		case bytes.Equal(t, []byte("true")), bytes.Equal(t, []byte("false")):
+			val = string(t)
+		case len(t) > 0 && (t[0] == '-' || (t[0] >= '0' && t[0] <= '9')):
+			val = string(t)
+		default:
+			if !contains(imaging.OptionNames(), k) {
+				val = "" // report the unknown name, not the type
+				break
+			}
+			return imaging.Errorf(imaging.CodeInvalidOption, "options.%s must be a number, string or boolean, got %s", k, jsonKind(t)).
+				WithField("options." + k).WithHint(`e.g. "options": {"width": 300, "grayscale": true, "format": "png"}`)
+		}
+		in.options[k] = append(in.options[k], val)
+		in.jsonOpts[k] = true
+	}
+	return nil
+}
+
+func parseMetadata(raw []byte, field string) (json.RawMessage, error) {
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 || t[0] != '{' {
+		return nil, imaging.Errorf(imaging.CodeInvalidMetadata, "%s must be a JSON object, got %s", field, jsonKind(t)).WithField(field).
+			WithHint(`send an object: curl -F 'metadata={"id":"42"}'; requests: data={"metadata": json.dumps({"id": "42"})}; JSON: "metadata": {"id": "42"}`)
+	}
+	if !utf8.Valid(t) {
+		return nil, imaging.Errorf(imaging.CodeInvalidMetadata, "%s is not valid UTF-8", field).WithField(field)
+	}
+	if err := checkDepth(t); err != nil {
+		e := err.(*imaging.Error)
+		e.Code, e.Field = imaging.CodeInvalidMetadata, field
+		return nil, e
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(t, &m); err != nil {
+		je := jsonError(t, err).(*imaging.Error)
+		return nil, imaging.Errorf(imaging.CodeInvalidMetadata, "%s is not a valid JSON object: %s", field, je.Detail).WithField(field).
+			WithHint(`send an object such as {"id": "42"}`)
+	}
+	return json.RawMessage(t), nil
+}
+
+// jsonKind names the JSON type of a raw value for error messages.
+func jsonKind(raw []byte) string {
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 {
+		return "nothing"
+	}
+	switch t[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	if t[0] == '-' || (t[0] >= '0' && t[0] <= '9') {
+		return "a number"
+	}
+	return "text that is not JSON"
+}
+
+func jsonError(body []byte, err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		line, col := lineCol(body, int(se.Offset))
+		return imaging.Errorf(imaging.CodeInvalidJSON, "JSON syntax error at line %d, column %d (byte %d): %s", line, col, se.Offset, strings.TrimPrefix(se.Error(), "json: ")).
+			WithHint(`check the JSON near that position; in Python let requests encode it: requests.post(url, json={"image_b64": ...})`)
+	case errors.As(err, &te):
+		return imaging.Errorf(imaging.CodeInvalidJSON, "the JSON body is %s; want an object", jsonKind(body)).
+			WithHint(`send {"image_b64": "<base64>", "metadata": {...}, "options": {...}}`)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		line, col := lineCol(body, len(body))
+		return imaging.Errorf(imaging.CodeInvalidJSON, "the JSON body ends early, at line %d, column %d", line, col).
+			WithHint("the JSON is incomplete: check that the whole body was sent")
+	}
+	return imaging.Errorf(imaging.CodeInvalidJSON, "the JSON body cannot be parsed: %s", truncate(err.Error(), 200))
+}
+
+// checkDepth refuses JSON nested deeper than maxJSONDepth, before the
+// decoder spends memory on it.
+func checkDepth(b []byte) error {
+	depth, inStr, esc := 0, false, false
+	for i, c := range b {
+		switch {
+		case esc:
+			esc = false
+		case inStr:
+			if c == '\\' {
+				esc = true
+			} else if c == '"' {
+				inStr = false
+			}
+		case c == '"':
+			inStr = true
+		case c == '{' || c == '[':
+			depth++
+			if depth > maxJSONDepth {
+				line, col := lineCol(b, i)
+				return imaging.Errorf(imaging.CodeInvalidJSON, "the JSON is nested more than %d levels deep (line %d, column %d)", maxJSONDepth, line, col).
+					WithHint("flatten the metadata")
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return nil
+}
+
+func lineCol(b []byte, off int) (line, col int) {
+	off = min(max(off, 0), len(b))
+	line = 1 + bytes.Count(b[:off], []byte{'\n'})
+	col = off - bytes.LastIndexByte(b[:off], '\n')
+	return line, col
+}
+
+func invalidUTF8Offset(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
+}
+
+func isSpace(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' }
+
+// decodeBase64 accepts standard or URL-safe base64, padded or not, wrapped
+// in lines or not, with or without a data: URI prefix, and reports the exact
+// offset of the first bad character.
+func decodeBase64(s string) ([]byte, error) {
+	field := "image_b64"
+	start := 0
+	if len(s) > 5 && strings.EqualFold(s[:5], "data:") {
+		comma := strings.IndexByte(s, ',')
+		if comma < 0 || comma > 256 {
+			return nil, imaging.Errorf(imaging.CodeInvalidBase64, "image_b64 starts with \"data:\" but has no comma ending the data URI header").WithField(field).
+				WithHint("use data:image/jpeg;base64,<base64>, or the bare base64")
+		}
+		if !strings.HasSuffix(strings.ToLower(s[:comma]), ";base64") {
+			return nil, imaging.Errorf(imaging.CodeInvalidBase64, "the data URI %q is not base64-encoded", truncate(s[:comma], 60)).WithField(field).
+				WithHint("use data:image/jpeg;base64,<base64>, or the bare base64")
+		}
+		start = comma + 1
+	}
+	clean := make([]byte, 0, len(s)-start)
+	std, url := -1, -1 // offsets of the first character only one alphabet has
+	pad := -1
+	for i := start; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c == '+' || c == '/':
+			if std < 0 {
+				std = i
+			}
+		case c == '-' || c == '_':
+			if url < 0 {
+				url = i
+			}
+		case c == '=':
+			if pad < 0 {
+				pad = i
+			}
+			continue
+		case c == ' ' || c == '\n' || c == '\r' || c == '\t':
+			continue
+		default:
+			return nil, badBase64(fmt.Sprintf("invalid character %s at offset %d of image_b64", describeByte(s, i), i))
+		}
+		if pad >= 0 {
+			return nil, badBase64(fmt.Sprintf("padding '=' at offset %d of image_b64 is followed by more data at offset %d", pad, i))
+		}
+		clean = append(clean, c)
+	}
+	if std >= 0 && url >= 0 {
+		return nil, badBase64(fmt.Sprintf("image_b64 mixes the standard alphabet ('%c' at offset %d) with the URL-safe one ('%c' at offset %d)", s[std], std, s[url], url))
+	}
+	if len(clean)%4 == 1 {
+		return nil, badBase64(fmt.Sprintf("image_b64 has %d base64 characters, which cannot encode whole bytes: it is probably truncated", len(clean)))
+	}
+	enc := base64.RawStdEncoding
+	if url >= 0 {
+		enc = base64.RawURLEncoding
+	}
+	out := make([]byte, enc.DecodedLen(len(clean)))
+	n, err := enc.Decode(out, clean)
+	if err != nil {
+		return nil, badBase64(fmt.Sprintf("image_b64 does not decode: %v", err))
+	}
+	return out[:n], nil
+}
+
+func describeByte(s string, i int) string {
+	r, _ := utf8.DecodeRuneInString(s[i:])
+	if r == utf8.RuneError || r < 0x20 {
+		return fmt.Sprintf("byte 0x%02x", s[i])
+	}
+	return fmt.Sprintf("%q", r)
+}
+
+func badBase64(detail string) *imaging.Error {
+	return imaging.Errorf(imaging.CodeInvalidBase64, "%s", detail).WithField("image_b64").
+		WithHint("encode the raw file bytes: in Python base64.b64encode(open(path, \"rb\").read()).decode(); in a shell base64 -w0 photo.jpg")
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,218 @@
+// Package handlers adapts HTTP to the imaging domain: routes, the three input
+// forms, content negotiation, and the mapping of error codes to statuses.
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/imgsvc/imgsvc/imaging"
+)
+
+// Processor transforms an encoded image.
+type Processor interface {
+	Process(ctx context.Context, src []byte, opt imaging.Options) (imaging.Result, error)
+}
+
+// Saturation reports whether the processing queue would refuse a new job.
+type Saturation interface {
+	Saturated() bool
+}
+
+// Config configures a Server. Zero values mean the defaults.
+type Config struct {
+	// MaxBodyBytes is the largest request body accepted; zero means 32 MiB.
+	MaxBodyBytes int64
+	// BodyTimeout is how long a handler waits for the whole body; zero means no limit
+	// beyond the server's read timeout.
+	BodyTimeout time.Duration
+	// RetryAfter is the delay suggested to clients in 503 answers; zero means 1 s.
+	RetryAfter time.Duration
+	// Saturation, if set, makes /readyz fail while the queue is full.
+	Saturation Saturation
+}
+
+// DefaultMaxBodyBytes is the default body limit.
+const DefaultMaxBodyBytes = 32 << 20
+
+// Server holds the handlers of the public and admin APIs.
+type Server struct {
+	proc     Processor
+	log      *slog.Logger
+	cfg      Config
+	draining atomic.Bool
+}
+
+// New returns a Server that processes images with proc.
+func New(proc Processor, logger *slog.Logger, cfg Config) *Server {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.RetryAfter <= 0 {
+		cfg.RetryAfter = time.Second
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{proc: proc, log: logger, cfg: cfg}
+}
+
+// Route is one route of the public API.
+type Route struct {
+	Method, Path string
+}
+
+// PublicRoutes lists the public routes, short aliases included.
+func PublicRoutes() []Route {
+	return []Route{
+		{http.MethodPost, "/v1/process"}, {http.MethodPost, "/process"},
+		{http.MethodPost, "/v1/info"}, {http.MethodPost, "/info"},
+		{http.MethodGet, "/v1/openapi.json"}, {http.MethodGet, "/v1/errors/:code"},
+		{http.MethodGet, "/healthz"}, {http.MethodGet, "/readyz"},
+	}
+}
+
+// Register adds the public routes to e and installs the error handler.
+func (s *Server) Register(e *echo.Echo) {
+	e.HTTPErrorHandler = s.HTTPErrorHandler
+	for _, p := range []string{"/v1/process", "/process"} {
+		e.POST(p, s.handleProcess)
+	}
+	for _, p := range []string{"/v1/info", "/info"} {
+		e.POST(p, s.handleInfo)
+	}
+	e.GET("/v1/openapi.json", s.handleOpenAPI)
+	e.GET("/v1/errors/:code", s.handleErrorType)
+	s.RegisterHealth(e)
+}
+
+// RegisterHealth adds /healthz and /readyz to e (the admin listener has them too).
+func (s *Server) RegisterHealth(e *echo.Echo) {
+	e.GET("/healthz", s.handleHealthz)
+	e.GET("/readyz", s.handleReadyz)
+}
+
+// SetDraining marks the server as shutting down: /readyz fails from then on.
+func (s *Server) SetDraining(v bool) { s.draining.Store(v) }
+
+func (s *Server) handleHealthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) handleReadyz(c echo.Context) error {
+	switch {
+	case s.draining.Load():
+		return imaging.Errorf(imaging.CodeOverloaded, "the service is shutting down and takes no new work").
+			WithHint("send requests to another replica")
+	case s.cfg.Saturation != nil && s.cfg.Saturation.Saturated():
+		return imaging.Errorf(imaging.CodeOverloaded, "the processing queue is full").
+			WithHint("send requests to another replica, or retry later")
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// handleProcess is POST /v1/process.
+func (s *Server) handleProcess(c echo.Context) error {
+	in, err := s.readInput(c)
+	if err != nil {
+		return err
+	}
+	opt, err := imaging.ParseOptions(in.options, in.fieldName)
+	if err != nil {
+		return err
+	}
+	out, err := negotiate(c.Request().Header.Get(echo.HeaderAccept), in, &opt)
+	if err != nil {
+		return err
+	}
+	res, err := s.proc.Process(c.Request().Context(), in.image, opt)
+	if err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set("X-Image-Width", strconv.Itoa(res.Width))
+	h.Set("X-Image-Height", strconv.Itoa(res.Height))
+	h.Add(echo.HeaderVary, echo.HeaderAccept)
+	if out == outJSON {
+		return writeJSON(c, http.StatusOK, processResponse{
+			ImageB64: base64.StdEncoding.EncodeToString(res.Data), ContentType: res.Format.MediaType(),
+			Width: res.Width, Height: res.Height, Bytes: len(res.Data), Metadata: metadataOrEmpty(in.metadata),
+		})
+	}
+	return c.Blob(http.StatusOK, res.Format.MediaType(), res.Data)
+}
+
+// processResponse is the JSON answer of /v1/process.
+type processResponse struct {
+	ImageB64    string          `json:"image_b64"`
+	ContentType string          `json:"content_type"`
+	Width       int             `json:"width"`
+	Height      int             `json:"height"`
+	Bytes       int             `json:"bytes"`
+	Metadata    json.RawMessage `json:"metadata"`
+}
+
+// infoResponse is the answer of /v1/info.
+type infoResponse struct {
+	imaging.Info
+	Metadata json.RawMessage `json:"metadata,omitempty"`
+}
+
+func metadataOrEmpty(m json.RawMessage) json.RawMessage {
+	if m == nil {
+		return json.RawMessage("{}")
+	}
+	return m
+}
+
+// handleInfo is POST /v1/info: the image's headers, without decoding pixels.
+func (s *Server) handleInfo(c echo.Context) error {
+	in, err := s.readInput(c)
+	if err != nil {
+		return err
+	}
+	for name := range in.options {
+		field := in.fieldName(name)
+		return imaging.Errorf(imaging.CodeUnknownOption, "/v1/info takes no options, got %q", truncate(name, 60)).WithField(field).
+			WithHint("send options to /v1/process; /v1/info only describes the image")
+	}
+	info, err := imaging.Inspect(in.image)
+	if err != nil {
+		return err
+	}
+	resp := infoResponse{Info: info}
+	if in.form == formJSON || in.metadata != nil {
+		resp.Metadata = metadataOrEmpty(in.metadata)
+	}
+	return writeJSON(c, http.StatusOK, resp)
+}
+
+// jsonMarshal encodes v without HTML escaping: hints quote shell commands
+// with < and >, and no answer of this API is embedded in HTML.
+func jsonMarshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte{'\n'}), nil
+}
+
+// writeJSON answers with v as application/json.
+func writeJSON(c echo.Context, status int, v any) error {
+	b, err := jsonMarshal(v)
+	if err != nil {
+		return err
+	}
+	return c.Blob(status, echo.MIMEApplicationJSON, append(b, '\n'))
+}

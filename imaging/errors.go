@@ -1,0 +1,101 @@
+// Package imaging is the domain of imgsvc: the options a client may ask for,
+// the processing pipeline built on github.com/disintegration/imaging, the
+// worker pool that runs it, and the Error type every failure is reported with.
+// It knows nothing of HTTP.
+package imaging
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code is a machine-readable error code. The HTTP layer maps each code to one
+// status; clients switch on the code, never on the human-readable text.
+type Code string
+
+// The error codes of the product contract.
+const (
+	CodeMissingContentType     Code = "missing_content_type"
+	CodeUnsupportedContentType Code = "unsupported_content_type"
+	CodeEmptyBody              Code = "empty_body"
+	CodeBodyIsPath             Code = "body_is_path"
+	CodeBodyIsURL              Code = "body_is_url"
+	CodeContentTypeMismatch    Code = "content_type_mismatch"
+	CodeUnsupportedImageFormat Code = "unsupported_image_format"
+	CodeCorruptImage           Code = "corrupt_image"
+	CodeInvalidJSON            Code = "invalid_json"
+	CodeUnknownField           Code = "unknown_field"
+	CodeMissingField           Code = "missing_field"
+	CodeInvalidFieldType       Code = "invalid_field_type"
+	CodeInvalidBase64          Code = "invalid_base64"
+	CodeInvalidMetadata        Code = "invalid_metadata"
+	CodeMalformedMultipart     Code = "malformed_multipart"
+	CodeMissingFilePart        Code = "missing_file_part"
+	CodeInvalidOption          Code = "invalid_option"
+	CodeUnknownOption          Code = "unknown_option"
+	CodeBodyTooLarge           Code = "body_too_large"
+	CodeImageTooLarge          Code = "image_too_large"
+	CodeOutputTooLarge         Code = "output_too_large"
+	CodeNotAcceptable          Code = "not_acceptable"
+	CodeMethodNotAllowed       Code = "method_not_allowed"
+	CodeNotFound               Code = "not_found"
+	CodeRequestTimeout         Code = "request_timeout"
+	CodeOverloaded             Code = "overloaded"
+	CodeProcessingTimeout      Code = "processing_timeout"
+	CodeInternal               Code = "internal"
+)
+
+// Error is the one error type of the service. Detail says exactly what was
+// wrong, Hint how to fix it, Field names the parameter or JSON key at fault
+// (empty when none applies). Err, if set, is the underlying cause; it is
+// logged but never shown to clients for internal errors.
+type Error struct {
+	Code   Code
+	Detail string
+	Hint   string
+	Field  string
+	Err    error
+}
+
+// Errorf returns an *Error with the given code and a formatted detail.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Detail: fmt.Sprintf(format, args...)}
+}
+
+// WithHint sets the hint and returns e.
+func (e *Error) WithHint(format string, args ...any) *Error {
+	e.Hint = fmt.Sprintf(format, args...)
+	return e
+}
+
+// WithField sets the field and returns e.
+func (e *Error) WithField(field string) *Error {
+	e.Field = field
+	return e
+}
+
+// Wrap sets the underlying cause and returns e.
+func (e *Error) Wrap(err error) *Error {
+	e.Err = err
+	return e
+}
+
+func (e *Error) Error() string {
+	s := string(e.Code) + ": " + e.Detail
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrorCode returns the code of the first *Error in err's chain, or
+// CodeInternal when there is none.
+func ErrorCode(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}

@@ -1,0 +1,160 @@
+package imaging
+
+import (
+	"bytes"
+	"encoding/binary"
+)
+
+// Orientation returns the EXIF orientation (1–8) of the encoded image in b,
+// or 1 when it has none or it cannot be read. It reads only the metadata: a
+// JPEG's APP1 segment, a TIFF's first IFD, a PNG eXIf or a WebP EXIF chunk.
+func Orientation(f Format, b []byte) int {
+	var tiff []byte
+	switch f {
+	case FormatJPEG:
+		tiff = jpegEXIF(b)
+	case FormatTIFF:
+		tiff = b
+	case FormatPNG:
+		tiff = pngChunk(b, "eXIf")
+	case FormatWebP:
+		tiff = riffChunk(b, "EXIF")
+		tiff = bytes.TrimPrefix(tiff, []byte("Exif\x00\x00"))
+	}
+	if o := tiffOrientation(tiff); o >= 1 && o <= 8 {
+		return o
+	}
+	return 1
+}
+
+// jpegEXIF returns the TIFF structure inside a JPEG's Exif APP1 segment.
+func jpegEXIF(b []byte) []byte {
+	start, end := jpegEXIFSegment(b)
+	if start < 0 {
+		return nil
+	}
+	return b[start+10 : end]
+}
+
+// jpegEXIFSegment returns the bounds of a JPEG's Exif APP1 segment, marker
+// included, or -1, -1 when there is none.
+func jpegEXIFSegment(b []byte) (start, end int) {
+	if len(b) < 4 || b[0] != 0xFF || b[1] != 0xD8 {
+		return -1, -1
+	}
+	i := 2
+	for i+4 <= len(b) {
+		if b[i] != 0xFF {
+			return -1, -1
+		}
+		marker := b[i+1]
+		if marker == 0xFF { // fill byte
+			i++
+			continue
+		}
+		if marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01 {
+			i += 2
+			continue
+		}
+		if marker == 0xDA || marker == 0xD9 { // start of scan: metadata comes before it
+			return -1, -1
+		}
+		n := int(binary.BigEndian.Uint16(b[i+2:]))
+		if n < 2 || i+2+n > len(b) {
+			return -1, -1
+		}
+		if marker == 0xE1 && bytes.HasPrefix(b[i+4:i+2+n], []byte("Exif\x00\x00")) {
+			return i, i + 2 + n
+		}
+		i += 2 + n
+	}
+	return -1, -1
+}
+
+// tiffOrientation reads tag 0x0112 from the first IFD of a TIFF structure.
+func tiffOrientation(t []byte) int {
+	if len(t) < 8 {
+		return 0
+	}
+	var bo binary.ByteOrder
+	switch string(t[:4]) {
+	case "II*\x00":
+		bo = binary.LittleEndian
+	case "MM\x00*":
+		bo = binary.BigEndian
+	default:
+		return 0
+	}
+	off := int64(bo.Uint32(t[4:]))
+	if off < 8 || off+2 > int64(len(t)) {
+		return 0
+	}
+	n := int64(bo.Uint16(t[off:]))
+	for k := int64(0); k < n; k++ {
+		e := off + 2 + 12*k
+		if e+12 > int64(len(t)) {
+			return 0
+		}
+		if bo.Uint16(t[e:]) == 0x0112 {
+			// SHORT, count 1: the value sits in the first two bytes of the value field.
+			return int(bo.Uint16(t[e+8:]))
+		}
+	}
+	return 0
+}
+
+// pngChunk returns the data of the first chunk of the given type before IDAT.
+func pngChunk(b []byte, typ string) []byte {
+	i := 8
+	for i+8 <= len(b) {
+		n := int64(binary.BigEndian.Uint32(b[i:]))
+		t := string(b[i+4 : i+8])
+		end := int64(i) + 12 + n
+		if n > int64(len(b)) || end > int64(len(b)) {
+			return nil
+		}
+		if t == typ {
+			return b[i+8 : i+8+int(n)]
+		}
+		if t == "IDAT" && typ != "IDAT" && typ != "eXIf" {
+			return nil
+		}
+		i = int(end)
+	}
+	return nil
+}
+
+// riffChunk returns the data of the first top-level chunk of a WebP file with
+// the given FourCC.
+func riffChunk(b []byte, fourcc string) []byte {
+	for _, c := range riffChunks(b) {
+		if c.id == fourcc {
+			return c.data
+		}
+	}
+	return nil
+}
+
+type chunk struct {
+	id   string
+	data []byte
+}
+
+// riffChunks lists the top-level chunks of a RIFF/WEBP file.
+func riffChunks(b []byte) []chunk {
+	if len(b) < 12 {
+		return nil
+	}
+	var out []chunk
+	i := 12
+	for i+8 <= len(b) && len(out) < 1<<16 {
+		n := int64(binary.LittleEndian.Uint32(b[i+4:]))
+		end := int64(i) + 8 + n
+		if end > int64(len(b)) {
+			end = int64(len(b))
+		}
+		out = append(out, chunk{id: string(b[i : i+4]), data: b[i+8 : end]})
+		i = int(end + end&1) // chunks are padded to even sizes
+	}
+	return out
+}
