@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/disintegration/imaging"
+	"github.com/imgsvc/imgsvc/imaging/internal/jpegscale"
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 	"golang.org/x/image/webp"
@@ -90,7 +91,8 @@ type Pipeline struct {
 	limits  Limits
 	runner  Runner
 	observe PhaseFunc
-	// decodeJPEG decodes a JPEG at 1/scale; nil means stock image/jpeg at full size.
+	// decodeJPEG decodes a JPEG at 1/scale (shrink-on-load); when it fails,
+	// or is nil, the stock image/jpeg decodes the full image.
 	decodeJPEG func(b []byte, scale int) (image.Image, error)
 }
 
@@ -99,7 +101,7 @@ func NewPipeline(l Limits, r Runner, observe PhaseFunc) *Pipeline {
 	if observe == nil {
 		observe = func(Phase, Format, time.Duration) {}
 	}
-	return &Pipeline{limits: l.withDefaults(), runner: r, observe: observe}
+	return &Pipeline{limits: l.withDefaults(), runner: r, observe: observe, decodeJPEG: jpegscale.Decode}
 }
 
 // Limits returns the limits in force.
