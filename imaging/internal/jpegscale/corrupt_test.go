@@ -1,0 +1,206 @@
+package jpegscale
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"image/jpeg"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func fixture(t testing.TB, name string) []byte {
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// findMarker returns the offset of the first 0xFF m marker.
+func findMarker(data []byte, m byte) int {
+	return bytes.Index(data, []byte{0xFF, m})
+}
+
+// patch returns a copy of data with f applied.
+func patch(data []byte, f func([]byte) []byte) []byte {
+	return f(append([]byte(nil), data...))
+}
+
+func TestCorrupt(t *testing.T) {
+	base := fixture(t, "seq-2x2-64x48.jpg")
+	prog := fixture(t, "prog-2x2-100x75.jpg")
+	rst := fixture(t, "seq-rst1b-37x23.jpg")
+	sof := findMarker(base, sof0)
+	sosB := findMarker(base, sos)
+	dhtB := findMarker(base, dht)
+
+	cases := []struct {
+		name string
+		data []byte
+	}{
+		{"empty", nil},
+		{"no SOI", base[2:]},
+		{"SOI only", base[:2]},
+		{"header only", base[:sosB]},
+		{"no EOI", base[:len(base)-2]},
+		{"zero width", patch(base, func(d []byte) []byte { d[sof+7], d[sof+8] = 0, 0; return d })},
+		{"huge dimensions", patch(base, func(d []byte) []byte {
+			binary.BigEndian.PutUint16(d[sof+5:], 0xFFFF)
+			binary.BigEndian.PutUint16(d[sof+7:], 0xFFFF)
+			return d
+		})},
+		{"dimensions exceed data", patch(base, func(d []byte) []byte {
+			binary.BigEndian.PutUint16(d[sof+5:], 4000)
+			binary.BigEndian.PutUint16(d[sof+7:], 4000)
+			return d
+		})},
+		{"bad sampling factor", patch(base, func(d []byte) []byte { d[sof+11] = 0x50; return d })},
+		{"bad quant table index", patch(base, func(d []byte) []byte { d[sof+12] = 7; return d })},
+		{"missing quant table", patch(base, func(d []byte) []byte { d[sof+12] = 3; return d })},
+		{"unknown scan component", patch(base, func(d []byte) []byte { d[sosB+5] = 99; return d })},
+		{"missing Huffman table", patch(base, func(d []byte) []byte { d[sosB+6] = 0x33; return d })},
+		{"oversubscribed Huffman table", patch(base, func(d []byte) []byte { d[dhtB+5] = 3; return d })},
+		{"bad segment length", patch(base, func(d []byte) []byte { d[sof+2], d[sof+3] = 0, 1; return d })},
+		{"segment past end", patch(base, func(d []byte) []byte { d[sof+2], d[sof+3] = 0xFF, 0xF0; return d })},
+		{"garbage scan data", patch(base, func(d []byte) []byte {
+			start := sosB + 2 + int(binary.BigEndian.Uint16(d[sosB+2:]))
+			for i := start; i < len(d)-2; i++ {
+				d[i] = 0xFE
+			}
+			return d
+		})},
+		{"wrong restart marker", patch(rst, func(d []byte) []byte {
+			i := findMarker(d, rst0+1)
+			d[i+1] = rst0 + 5
+			return d
+		})},
+		{"progressive truncated mid-scan", prog[:len(prog)/2]},
+		{"progressive truncated before EOI", prog[:len(prog)-2]},
+		{"bad spectral selection", patch(prog, func(d []byte) []byte {
+			i := findMarker(d, sos)
+			n := int(binary.BigEndian.Uint16(d[i+2:]))
+			d[i+2+n-3] = 70 // Ss of the first scan
+			return d
+		})},
+	}
+	for _, c := range cases {
+		for _, denom := range []int{1, 2, 4, 8} {
+			m, err := Decode(c.data, denom)
+			if err == nil {
+				t.Errorf("%s 1/%d: no error (bounds %v)", c.name, denom, m.Bounds())
+				continue
+			}
+			if errors.Is(err, ErrUnsupported) {
+				t.Errorf("%s 1/%d: %v, want a format error", c.name, denom, err)
+			}
+		}
+	}
+}
+
+// TestTruncated checks that every truncation of a few fixtures fails
+// cleanly at every scale.
+func TestTruncated(t *testing.T) {
+	for _, name := range []string{"seq-2x2-37x23.jpg", "prog-2x2-37x23.jpg", "gray-prog-rst5b-37x23.jpg", "cmyk-64x48.jpg"} {
+		data := fixture(t, name)
+		for n := 0; n < len(data)-1; n++ {
+			for _, denom := range []int{1, 8} {
+				if _, err := Decode(data[:n], denom); err == nil {
+					t.Errorf("%s truncated to %d bytes, 1/%d: no error", name, n, denom)
+				}
+			}
+		}
+	}
+}
+
+// TestRandomCorruption flips random bytes; decoding may or may not succeed
+// but must not panic or hang.
+func TestRandomCorruption(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.jpg")
+	r := rand.New(rand.NewPCG(1, 2))
+	n := 300
+	if testing.Short() {
+		n = 30
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range n {
+			d := append([]byte(nil), data...)
+			for range 1 + r.IntN(4) {
+				d[r.IntN(len(d))] = byte(r.Uint32())
+			}
+			Decode(d, []int{1, 2, 4, 8}[r.IntN(4)])
+		}
+	}
+}
+
+// TestFillBytes checks that 0xFF fill bytes before markers are accepted.
+func TestFillBytes(t *testing.T) {
+	data := fixture(t, "seq-2x2-37x23.jpg")
+	var out []byte
+	for i := 0; i < len(data); i++ {
+		// Add fill bytes before each DQT, DHT, SOS and EOI marker.
+		if i > 0 && data[i] == 0xFF && i+1 < len(data) {
+			switch data[i+1] {
+			case dqt, dht, sos, eoi:
+				out = append(out, 0xFF, 0xFF)
+			}
+		}
+		out = append(out, data[i])
+	}
+	want, err := Decode(data, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(out, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gp, wp := planes(t, got), planes(t, want)
+	for i := range gp {
+		if st := compare(gp[i], wp[i], 1); st.max != 0 {
+			t.Errorf("%s differs with fill bytes", gp[i].name)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.jpg")
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data, uint8(1))
+		f.Add(data, uint8(8))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, d uint8) {
+		if w, h, ok := headerSize(data); ok && w*h > 1e6 {
+			return
+		}
+		denom := []int{1, 2, 4, 8}[d%4]
+		m, err := Decode(data, denom)
+		if err != nil {
+			return
+		}
+		b := m.Bounds()
+		if b.Min.X != 0 || b.Min.Y != 0 || b.Dx() <= 0 || b.Dy() <= 0 {
+			t.Fatalf("bad bounds %v", b)
+		}
+		if denom != 1 {
+			return
+		}
+		ref, err := jpeg.Decode(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		if ref.Bounds() != b {
+			t.Fatalf("bounds %v, image/jpeg gives %v", b, ref.Bounds())
+		}
+	})
+}
