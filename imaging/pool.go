@@ -27,8 +27,9 @@ type PoolConfig struct {
 	// MemoryBudget is the estimated bytes all admitted jobs may hold at once;
 	// zero means no memory admission.
 	MemoryBudget int64
-	// OnQueueWait, if set, observes how long each admitted job waited.
-	OnQueueWait func(time.Duration)
+	// OnQueueWait, if set, observes how long each admitted job waited; ctx
+	// is the context the job was submitted with (the request's).
+	OnQueueWait func(ctx context.Context, wait time.Duration)
 }
 
 // Pool runs jobs on a fixed set of worker goroutines behind a bounded queue,
@@ -157,7 +158,7 @@ func (p *Pool) Do(ctx context.Context, cost int64, fn func(ctx context.Context))
 		return p.overloaded("the service is shutting down")
 	}
 	if p.cfg.OnQueueWait != nil {
-		p.cfg.OnQueueWait(time.Since(start))
+		p.cfg.OnQueueWait(ctx, time.Since(start))
 	}
 	deadline := time.NewTimer(p.cfg.JobTimeout)
 	defer deadline.Stop()
