@@ -103,18 +103,22 @@ func newApp(cfg config, getenv func(string) string, logger *slog.Logger) *app {
 	case budget == 0:
 		budget = 3 << 29 // 1.5 GiB
 	}
+	reg := newRegistry()
+	m := newMetrics(reg)
 	a.pool = imaging.NewPool(imaging.PoolConfig{
 		Workers: cfg.Workers, QueueSize: cfg.QueueSize, QueueTimeout: cfg.QueueTimeout,
-		JobTimeout: cfg.JobTimeout, MemoryBudget: budget,
+		JobTimeout: cfg.JobTimeout, MemoryBudget: budget, OnQueueWait: m.observeQueueWait,
 	})
-	pipe := imaging.NewPipeline(imaging.Limits{MaxInputPixels: cfg.MaxInputPixels, MaxOutputPixels: cfg.MaxOutputPixels}, a.pool, nil)
-	a.srv = handlers.New(pipe, logger, handlers.Config{
+	registerPoolMetrics(reg, a.pool)
+	pipe := imaging.NewPipeline(imaging.Limits{MaxInputPixels: cfg.MaxInputPixels, MaxOutputPixels: cfg.MaxOutputPixels}, a.pool, m.observePhase)
+	a.srv = handlers.New(m.instrument(pipe), logger, handlers.Config{
 		MaxBodyBytes: cfg.MaxBodyBytes, BodyTimeout: cfg.BodyTimeout, RetryAfter: cfg.RetryAfter, Saturation: a.pool,
 	})
 
 	a.public = newEcho()
 	a.public.Pre(sanitizeRequestID)
-	a.public.Use(middleware.RequestID(), a.requestLogger())
+	// Metrics outside the logger: its duration covers the log line too.
+	a.public.Use(middleware.RequestID(), handlers.Metrics(reg), a.requestLogger(), handlers.TrackRequest)
 	a.srv.Register(a.public)
 
 	if cfg.AdminAddr != "" {
@@ -122,7 +126,7 @@ func newApp(cfg config, getenv func(string) string, logger *slog.Logger) *app {
 		a.admin.HTTPErrorHandler = a.srv.HTTPErrorHandler
 		a.admin.Use(middleware.RequestID())
 		a.srv.RegisterHealth(a.admin)
-		a.admin.GET("/metrics", a.handleMetrics())
+		a.admin.GET("/metrics", metricsHandler(reg))
 	}
 	return a
 }
@@ -289,6 +293,7 @@ func (a *app) requestLogger() echo.MiddlewareFunc {
 				slog.String("route", route), slog.Int("status", v.Status),
 				slog.String("code", handlers.ErrorCodeOf(c)), slog.String("bytes_in", v.ContentLength),
 				slog.Int64("bytes_out", v.ResponseSize), slog.Float64("duration_ms", float64(v.Latency.Microseconds())/1000),
+				slog.Float64("queue_wait_ms", float64(handlers.QueueWaitOf(c).Microseconds())/1000),
 				slog.String("remote_ip", v.RemoteIP))
 			return nil
 		},
