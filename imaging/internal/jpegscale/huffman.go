@@ -120,6 +120,9 @@ func (h *huffTable) build(counts *[16]byte, vals []byte) error {
 		c := int32(counts[l-1])
 		h.valPtr[l] = k - code
 		for i := int32(0); i < c; i++ {
+			if code >= 1<<uint(l) {
+				return FormatError("bad Huffman table")
+			}
 			if l <= lookBits {
 				// Fill all entries whose top l bits equal code.
 				shift := uint(lookBits - l)
@@ -132,9 +135,6 @@ func (h *huffTable) build(counts *[16]byte, vals []byte) error {
 			code++
 		}
 		k += c
-		if code > 1<<uint(l) {
-			return FormatError("bad Huffman table")
-		}
 		h.maxCode[l] = code
 		code <<= 1
 	}
