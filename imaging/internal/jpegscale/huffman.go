@@ -62,6 +62,25 @@ func (br *bitReader) fill() {
 	}
 }
 
+// refill is fill for callers that keep the bit buffer in local variables.
+func (br *bitReader) refill(acc uint64, n int) (uint64, int) {
+	br.acc, br.n = acc, n
+	br.fill()
+	return br.acc, br.n
+}
+
+// slowCode decodes a code longer than lookBits from a local bit buffer
+// holding at least 16 bits.
+func slowCode(h *huffTable, acc uint64, n int) (int, uint64, int, error) {
+	for l := lookBits + 1; l <= 16; l++ {
+		code := int32(acc >> (64 - uint(l)))
+		if code < h.maxCode[l] {
+			return int(h.vals[(h.valPtr[l]+code)&0xFF]), acc << uint(l), n - l, nil
+		}
+	}
+	return 0, acc, n, FormatError("bad Huffman code")
+}
+
 // bits returns the next s bits (0 <= s <= 16).
 func (br *bitReader) bits(s int) int32 {
 	if br.n < s {

@@ -235,7 +235,7 @@ func (d *decoder) decodeScan(s *scanHeader) error {
 						case modeBaseline:
 							err = d.baselineBlock(c, &d.dcTab[sc.td], &d.acTab[sc.ta], keep, bx, by)
 						case modeBaselineDC:
-							err = d.baselineBlockDC(c, &d.dcTab[sc.td], &d.acTab[sc.ta], bx, by)
+							err = d.baselineBlock(c, &d.dcTab[sc.td], &d.acTab[sc.ta], 1, bx, by)
 						case modeDCFirst:
 							err = d.dcFirst(c, &d.dcTab[sc.td], s.al, c.coef[(by*c.bw+bx)*c.ncoef:])
 						case modeDCRefine:
@@ -310,37 +310,115 @@ func (d *decoder) decodeDC(h *huffTable, c *component) (int32, error) {
 	return c.pred, nil
 }
 
-// baselineBlock decodes one sequential block and writes its pixels.
+// baselineBlock decodes one sequential block and writes its pixels. Only
+// the first keep zig-zag coefficients are stored; at 1/8 scale (keep == 1)
+// the AC codes are merely skipped. The bit buffer is kept in local
+// variables; every symbol (code ≤ 16 bits plus ≤ 15 extra bits) is preceded
+// by a refill to at least 32 bits.
 func (d *decoder) baselineBlock(c *component, dct, act *huffTable, keep, bx, by int) error {
-	dc, err := d.decodeDC(dct, c)
-	if err != nil {
-		return err
-	}
-	blk := &d.blk
-	qs := &c.qs
-	blk[0] = dc * qs[0]
 	br := &d.br
-	last := 0
-	for k := 1; k < 64; {
-		if br.n < 16 {
-			br.fill()
+	acc, n := br.acc, br.n
+	if n < 32 {
+		acc, n = br.refill(acc, n)
+	}
+	// DC coefficient.
+	var t int
+	if e := dct.lut[acc>>(64-lookBits)]; e != 0 {
+		l := uint(e >> 8)
+		acc <<= l
+		n -= int(l)
+		t = int(e & 0xFF)
+	} else {
+		var err error
+		if t, acc, n, err = slowCode(dct, acc, n); err != nil {
+			return err
 		}
-		if f := act.fastAC[br.acc>>(64-lookBits)]; f != 0 {
+	}
+	if t > 15 {
+		return FormatError("bad DC coefficient size")
+	}
+	diff := extend(int32(acc>>(64-uint(t))&(1<<uint(t)-1)), t)
+	acc <<= uint(t)
+	n -= t
+	c.pred += diff
+	qs := &c.qs
+	blk := &d.blk
+	last := 0
+
+	if keep == 1 {
+		// 1/8 scale: skip the AC coefficients.
+		for k := 1; k < 64; {
+			if n < 32 {
+				acc, n = br.refill(acc, n)
+			}
+			p := acc >> (64 - lookBits)
+			if f := act.fastAC[p]; f != 0 {
+				k += int(f>>8)&15 + 1
+				l := uint(f & 0xFF)
+				acc <<= l
+				n -= int(l)
+				continue
+			}
+			var rs int
+			if e := act.lut[p]; e != 0 {
+				l := uint(e >> 8)
+				acc <<= l
+				n -= int(l)
+				rs = int(e & 0xFF)
+			} else {
+				var err error
+				if rs, acc, n, err = slowCode(act, acc, n); err != nil {
+					br.acc, br.n = acc, n
+					return err
+				}
+			}
+			r, s := rs>>4, rs&15
+			if s == 0 {
+				if r != 15 {
+					break
+				}
+				k += 16
+				continue
+			}
+			k += r + 1
+			acc <<= uint(s)
+			n -= s
+		}
+		br.acc, br.n = acc, n
+		c.pix[by*c.stride+bx] = d.dcPixel(c.pred * qs[0])
+		return nil
+	}
+
+	blk[0] = c.pred * qs[0]
+	for k := 1; k < 64; {
+		if n < 32 {
+			acc, n = br.refill(acc, n)
+		}
+		p := acc >> (64 - lookBits)
+		if f := act.fastAC[p]; f != 0 {
 			k += int(f>>8) & 15
 			l := uint(f & 0xFF)
-			br.acc <<= l
-			br.n -= int(l)
+			acc <<= l
+			n -= int(l)
 			if k < keep {
-				z := zigzag[k&63]
-				blk[z] = (f >> 16) * qs[k&63]
+				blk[zigzag[k]] = (f >> 16) * qs[k]
 				last = k
 			}
 			k++
 			continue
 		}
-		rs, err := br.decode(act)
-		if err != nil {
-			return err
+		var rs int
+		if e := act.lut[p]; e != 0 {
+			l := uint(e >> 8)
+			acc <<= l
+			n -= int(l)
+			rs = int(e & 0xFF)
+		} else {
+			var err error
+			if rs, acc, n, err = slowCode(act, acc, n); err != nil {
+				br.acc, br.n = acc, n
+				return err
+			}
 		}
 		r, s := rs>>4, rs&15
 		if s == 0 {
@@ -351,57 +429,17 @@ func (d *decoder) baselineBlock(c *component, dct, act *huffTable, keep, bx, by 
 			continue
 		}
 		k += r
-		v := extend(br.bits(s), s)
+		v := extend(int32(acc>>(64-uint(s))&(1<<uint(s)-1)), s)
+		acc <<= uint(s)
+		n -= s
 		if k < keep {
-			z := zigzag[k&63]
-			blk[z] = v * qs[k&63]
+			blk[zigzag[k]] = v * qs[k]
 			last = k
 		}
 		k++
 	}
+	br.acc, br.n = acc, n
 	d.output(c, last, bx, by)
-	return nil
-}
-
-// baselineBlockDC decodes one sequential block for 1/8 scale: only the DC
-// coefficient is kept and the AC codes are merely skipped.
-func (d *decoder) baselineBlockDC(c *component, dct, act *huffTable, bx, by int) error {
-	dc, err := d.decodeDC(dct, c)
-	if err != nil {
-		return err
-	}
-	br := &d.br
-	for k := 1; k < 64; {
-		if br.n < 16 {
-			br.fill()
-		}
-		if f := act.fastAC[br.acc>>(64-lookBits)]; f != 0 {
-			k += int(f>>8)&15 + 1
-			l := uint(f & 0xFF)
-			br.acc <<= l
-			br.n -= int(l)
-			continue
-		}
-		rs, err := br.decode(act)
-		if err != nil {
-			return err
-		}
-		r, s := rs>>4, rs&15
-		if s == 0 {
-			if r != 15 {
-				break
-			}
-			k += 16
-			continue
-		}
-		k += r + 1
-		if br.n < s {
-			br.fill()
-		}
-		br.acc <<= uint(s)
-		br.n -= s
-	}
-	c.pix[by*c.stride+bx] = d.dcPixel(dc * c.qs[0])
 	return nil
 }
 
