@@ -461,18 +461,45 @@ func (d *decoder) acFirst(h *huffTable, s *scanHeader, b []int16) error {
 		return nil
 	}
 	br := &d.br
-	n := len(b)
-	for k := s.ss; k <= s.se; {
-		rs, err := br.decode(h)
-		if err != nil {
-			return err
+	acc, n := br.acc, br.n
+	nb, al := len(b), uint(s.al)
+	for k, se := s.ss, s.se; k <= se; {
+		if n < 32 {
+			acc, n = br.refill(acc, n)
+		}
+		p := acc >> (64 - lookBits)
+		if f := h.fastAC[p]; f != 0 {
+			k += int(f>>8) & 15
+			l := uint(f & 0xFF)
+			acc <<= l
+			n -= int(l)
+			if k < nb {
+				b[k] = int16((f >> 16) << al)
+			}
+			k++
+			continue
+		}
+		var rs int
+		if e := h.lut[p]; e != 0 {
+			l := uint(e >> 8)
+			acc <<= l
+			n -= int(l)
+			rs = int(e & 0xFF)
+		} else {
+			var err error
+			if rs, acc, n, err = slowCode(h, acc, n); err != nil {
+				br.acc, br.n = acc, n
+				return err
+			}
 		}
 		r, sz := rs>>4, rs&15
 		if sz == 0 {
 			if r < 15 {
 				d.eobrun = 1<<uint(r) - 1
 				if r > 0 {
-					d.eobrun += int(br.bits(r))
+					d.eobrun += int(acc >> (64 - uint(r)))
+					acc <<= uint(r)
+					n -= r
 				}
 				break
 			}
@@ -480,12 +507,15 @@ func (d *decoder) acFirst(h *huffTable, s *scanHeader, b []int16) error {
 			continue
 		}
 		k += r
-		v := extend(br.bits(sz), sz)
-		if k < n {
-			b[k] = int16(v << uint(s.al))
+		v := extend(int32(acc>>(64-uint(sz))&(1<<uint(sz)-1)), sz)
+		acc <<= uint(sz)
+		n -= sz
+		if k < nb {
+			b[k] = int16(v << al)
 		}
 		k++
 	}
+	br.acc, br.n = acc, n
 	return nil
 }
 
@@ -493,42 +523,66 @@ func (d *decoder) acFirst(h *huffTable, s *scanHeader, b []int16) error {
 // block (section G.1.2.3); b covers the whole band.
 func (d *decoder) acRefine(h *huffTable, s *scanHeader, b []int16) error {
 	br := &d.br
+	acc, n := br.acc, br.n
 	p1 := int16(1) << uint(s.al)
 	m1 := int16(-1) << uint(s.al)
-	k := s.ss
+	k, se := s.ss, s.se
+	b = b[:se+1]
 	if d.eobrun == 0 {
-		for ; k <= s.se; k++ {
-			rs, err := br.decode(h)
-			if err != nil {
-				return err
+		for ; k <= se; k++ {
+			if n < 32 {
+				acc, n = br.refill(acc, n)
+			}
+			var rs int
+			if e := h.lut[acc>>(64-lookBits)]; e != 0 {
+				l := uint(e >> 8)
+				acc <<= l
+				n -= int(l)
+				rs = int(e & 0xFF)
+			} else {
+				var err error
+				if rs, acc, n, err = slowCode(h, acc, n); err != nil {
+					br.acc, br.n = acc, n
+					return err
+				}
 			}
 			r, sz := rs>>4, rs&15
 			var v int16
 			if sz != 0 {
 				if sz != 1 {
+					br.acc, br.n = acc, n
 					return FormatError("bad refinement coefficient size")
 				}
-				if br.bit() {
+				if int64(acc) < 0 {
 					v = p1
 				} else {
 					v = m1
 				}
+				acc <<= 1
+				n--
 			} else if r != 15 {
 				d.eobrun = 1 << uint(r)
 				if r > 0 {
-					d.eobrun += int(br.bits(r))
+					d.eobrun += int(acc >> (64 - uint(r)))
+					acc <<= uint(r)
+					n -= r
 				}
 				break
 			}
-			for ; k <= s.se; k++ {
-				if b[k] != 0 {
-					if br.bit() && b[k]&p1 == 0 {
-						if b[k] >= 0 {
-							b[k] += p1
+			for ; k <= se; k++ {
+				if c := b[k]; c != 0 {
+					if n == 0 {
+						acc, n = br.refill(acc, n)
+					}
+					if int64(acc) < 0 && c&p1 == 0 {
+						if c >= 0 {
+							b[k] = c + p1
 						} else {
-							b[k] += m1
+							b[k] = c + m1
 						}
 					}
+					acc <<= 1
+					n--
 				} else {
 					if r == 0 {
 						break
@@ -536,22 +590,30 @@ func (d *decoder) acRefine(h *huffTable, s *scanHeader, b []int16) error {
 					r--
 				}
 			}
-			if v != 0 && k <= s.se {
+			if v != 0 && k <= se {
 				b[k] = v
 			}
 		}
 	}
 	if d.eobrun > 0 {
-		for ; k <= s.se; k++ {
-			if b[k] != 0 && br.bit() && b[k]&p1 == 0 {
-				if b[k] >= 0 {
-					b[k] += p1
-				} else {
-					b[k] += m1
+		for ; k <= se; k++ {
+			if c := b[k]; c != 0 {
+				if n == 0 {
+					acc, n = br.refill(acc, n)
 				}
+				if int64(acc) < 0 && c&p1 == 0 {
+					if c >= 0 {
+						b[k] = c + p1
+					} else {
+						b[k] = c + m1
+					}
+				}
+				acc <<= 1
+				n--
 			}
 		}
 		d.eobrun--
 	}
+	br.acc, br.n = acc, n
 	return nil
 }
