@@ -11,6 +11,19 @@
 // n adjacent samples of the 8-point IDCT multiplies frequency u by
 // Π cos(2^k·u·π/16) and folds the result onto an (8/n)-point grid; the
 // frequencies that fold onto others (aliasing) are dropped.
+//
+// Supported: 8-bit baseline, extended sequential (SOF1, including 16-bit
+// quantisation tables) and progressive Huffman-coded JPEGs; grayscale,
+// YCbCr with 4:4:4, 4:2:2, 4:2:0, 4:4:0, 4:1:1 or 4:1:0 sampling, and
+// 4-component Adobe CMYK/YCCK (as image/jpeg: 0x11 or 0x22 luma/black
+// sampling); restart intervals, non-interleaved scans, spectral selection and
+// successive approximation. The result types follow image/jpeg: *image.Gray,
+// *image.YCbCr or *image.CMYK.
+//
+// Errors wrapping ErrUnsupported are returned for 12-bit, arithmetic-coded,
+// lossless and hierarchical JPEGs, DNL-defined heights, RGB-coded 3-component
+// images, 2-component images, 4-component images without an Adobe segment and
+// sampling layouts image/jpeg cannot represent.
 package jpegscale
 
 import (
