@@ -82,11 +82,15 @@ docker info >/dev/null 2>&1 || die "cannot talk to the Docker engine"
 
 [[ ${#TAGS[@]} -gt 0 ]] || TAGS=("imgsvc:${IMGSVC_VERSION:-dev}")
 if [[ -z "$VERSION" ]]; then
-  VERSION=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
+  VERSION=$(git describe --tags --always --dirty 2>/dev/null) || VERSION=dev
 fi
 if [[ -z "$COMMIT" ]]; then
-  COMMIT=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+  COMMIT=$(git rev-parse --verify -q HEAD 2>/dev/null) || COMMIT=unknown
 fi
+# They end up in -ldflags -X and in labels: one word each.
+for v in "$VERSION" "$COMMIT"; do
+  [[ "$v" =~ ^[A-Za-z0-9._+-]+$ ]] || die "version/commit must match [A-Za-z0-9._+-]+, got '$v'"
+done
 BUILD_DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 # The classic builder is enough; only use BuildKit when buildx is there.
