@@ -164,11 +164,14 @@ func (s *Server) toError(c echo.Context, err error) *imaging.Error {
 		switch he.Code {
 		case http.StatusNotFound:
 			return imaging.Errorf(imaging.CodeNotFound, "no route for %s %s", req.Method, truncPath(req.URL.Path)).
-				WithHint("the routes are POST /v1/process, POST /v1/info, GET /v1/openapi.json, GET /healthz, GET /readyz")
+				WithHint("the routes are POST /v1/process, POST /v1/info, GET /v1/openapi.json, GET /v1/errors/{code}, GET /healthz, GET /readyz")
 		case http.StatusMethodNotAllowed:
 			allow := c.Response().Header().Get(echo.HeaderAllow)
-			return imaging.Errorf(imaging.CodeMethodNotAllowed, "%s is not allowed on %s; allowed: %s", req.Method, truncPath(req.URL.Path), allow).
-				WithHint("send the image with POST: curl --data-binary @photo.jpg -H 'Content-Type: image/jpeg' ...")
+			e := imaging.Errorf(imaging.CodeMethodNotAllowed, "%s is not allowed on %s; allowed: %s", req.Method, truncPath(req.URL.Path), allow)
+			if strings.Contains(allow, http.MethodPost) {
+				return e.WithHint("send the image with POST: curl --data-binary @photo.jpg -H 'Content-Type: image/jpeg' ...")
+			}
+			return e.WithHint("use GET: curl %s", truncPath(req.URL.Path))
 		case http.StatusRequestEntityTooLarge:
 			return s.bodyTooLarge(-1)
 		case http.StatusRequestTimeout, http.StatusServiceUnavailable:

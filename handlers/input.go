@@ -268,9 +268,6 @@ func (s *Server) parseMultipart(body []byte, params map[string]string) (*input, 
 		}
 		name := part.FormName()
 		desc := fmt.Sprintf("%q", truncate(name, 40))
-		if fn := part.FileName(); fn != "" {
-			desc += fmt.Sprintf(" (file %q)", truncate(fn, 60))
-		}
 		found = append(found, desc)
 		switch name {
 		case "image", "file":
@@ -308,10 +305,10 @@ func (s *Server) parseMultipart(body []byte, params map[string]string) (*input, 
 			if err != nil {
 				return nil, err
 			}
-			if part.FileName() != "" {
+			if fn := part.FileName(); fn != "" {
 				// A file under another name is the image sent under the wrong name;
 				// say so below rather than calling it an unknown option.
-				found[len(found)-1] += fmt.Sprintf(", %d bytes", len(data))
+				found[len(found)-1] += fmt.Sprintf(" (file %q, %d bytes)", truncate(fn, 60), len(data))
 				continue
 			}
 			in.options[name] = append(in.options[name], string(data))

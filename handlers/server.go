@@ -90,15 +90,21 @@ func (s *Server) Register(e *echo.Echo) {
 	for _, p := range []string{"/v1/info", "/info"} {
 		e.POST(p, s.handleInfo)
 	}
-	e.GET("/v1/openapi.json", s.handleOpenAPI)
-	e.GET("/v1/errors/:code", s.handleErrorType)
+	getAndHead(e, "/v1/openapi.json", s.handleOpenAPI)
+	getAndHead(e, "/v1/errors/:code", s.handleErrorType)
 	s.RegisterHealth(e)
 }
 
 // RegisterHealth adds /healthz and /readyz to e (the admin listener has them too).
 func (s *Server) RegisterHealth(e *echo.Echo) {
-	e.GET("/healthz", s.handleHealthz)
-	e.GET("/readyz", s.handleReadyz)
+	getAndHead(e, "/healthz", s.handleHealthz)
+	getAndHead(e, "/readyz", s.handleReadyz)
+}
+
+// getAndHead registers h for GET and HEAD: probes often use HEAD.
+func getAndHead(e *echo.Echo, path string, h echo.HandlerFunc) {
+	e.GET(path, h)
+	e.HEAD(path, h)
 }
 
 // SetDraining marks the server as shutting down: /readyz fails from then on.
@@ -125,6 +131,10 @@ func (s *Server) handleProcess(c echo.Context) error {
 	in, err := s.readInput(c)
 	if err != nil {
 		return err
+	}
+	if imaging.Sniff(in.image) == "" {
+		// Say what the bytes are before judging Accept or the options.
+		return imaging.UnsupportedFormatError(in.image)
 	}
 	opt, err := imaging.ParseOptions(in.options, in.fieldName)
 	if err != nil {

@@ -124,7 +124,7 @@ func newApp(cfg config, getenv func(string) string, logger *slog.Logger) *app {
 	if cfg.AdminAddr != "" {
 		a.admin = newEcho()
 		a.admin.HTTPErrorHandler = a.srv.HTTPErrorHandler
-		a.admin.Use(middleware.RequestID())
+		a.admin.Use(middleware.RequestID(), middleware.Recover())
 		a.srv.RegisterHealth(a.admin)
 		a.admin.GET("/metrics", metricsHandler(reg))
 	}
