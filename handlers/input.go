@@ -525,8 +525,10 @@ func jsonError(body []byte, err error) error {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		line, col := lineCol(body, int(se.Offset))
-		return imaging.Errorf(imaging.CodeInvalidJSON, "JSON syntax error at line %d, column %d (byte %d): %s", line, col, se.Offset, strings.TrimPrefix(se.Error(), "json: ")).
+		// Offset counts the bytes read, the bad one included.
+		at := max(int(se.Offset)-1, 0)
+		line, col := lineCol(body, at)
+		return imaging.Errorf(imaging.CodeInvalidJSON, "JSON syntax error at line %d, column %d (byte offset %d): %s", line, col, at, strings.TrimPrefix(se.Error(), "json: ")).
 			WithHint(`check the JSON near that position; in Python let requests encode it: requests.post(url, json={"image_b64": ...})`)
 	case errors.As(err, &te):
 		return imaging.Errorf(imaging.CodeInvalidJSON, "the JSON body is %s; want an object", jsonKind(body)).
