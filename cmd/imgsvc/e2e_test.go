@@ -417,7 +417,16 @@ func abs(x int) int {
 // response it received (after any 100 Continue).
 func curl(t *testing.T, url string, args ...string) e2eResp {
 	t.Helper()
-	dir := t.TempDir()
+	r, err := curlE(t.TempDir(), url, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// curlE is curl for goroutines other than the test's: it reports errors
+// instead of failing the test.
+func curlE(dir, url string, args ...string) (e2eResp, error) {
 	hdr, body := filepath.Join(dir, "headers"), filepath.Join(dir, "body")
 	all := append([]string{"-sS", "--max-time", "30", "-D", hdr, "-o", body, "-w", "%{http_code}"}, args...)
 	all = append(all, url)
@@ -427,7 +436,7 @@ func curl(t *testing.T, url string, args ...string) e2eResp {
 		if ee, ok := err.(*exec.ExitError); ok {
 			stderr = ee.Stderr
 		}
-		t.Fatalf("curl %q: %v: %s", all, err, stderr)
+		return e2eResp{}, fmt.Errorf("curl %q: %v: %s", all, err, stderr)
 	}
 	status, _ := strconv.Atoi(strings.TrimSpace(string(out)))
 	r := e2eResp{status: status, header: http.Header{}}
@@ -437,14 +446,14 @@ func curl(t *testing.T, url string, args ...string) e2eResp {
 	last := blocks[len(blocks)-1]
 	tp := textproto.NewReader(bufio.NewReader(strings.NewReader(last + "\r\n\r\n")))
 	if _, err := tp.ReadLine(); err != nil { // the status line
-		t.Fatalf("curl headers: %v: %q", err, raw)
+		return r, fmt.Errorf("curl headers: %v: %q", err, raw)
 	}
 	mh, err := tp.ReadMIMEHeader()
 	if err != nil && err != io.EOF {
-		t.Fatalf("curl headers: %v: %q", err, raw)
+		return r, fmt.Errorf("curl headers: %v: %q", err, raw)
 	}
 	r.header = http.Header(mh)
-	return r
+	return r, nil
 }
 
 // ---- Python requests -----------------------------------------------------
@@ -926,6 +935,14 @@ func e2eCurlErrors(t *testing.T, s, small *e2eServer, f func(string) string) {
 			t.Errorf("request_id = %q, want the X-Request-ID sent, my-trace-42", p.RequestID)
 		}
 	})
+	t.Run("junk X-Request-ID replaced", func(t *testing.T) {
+		t.Parallel()
+		r := curl(t, s.base+"/nope", "-H", "X-Request-ID: has spaces in it")
+		p := checkProblem(t, r, e2eWant{status: 404, code: "not_found"})
+		if p.RequestID == "has spaces in it" {
+			t.Errorf("a request ID with spaces was echoed; want a fresh one")
+		}
+	})
 	t.Run("generated request IDs differ", func(t *testing.T) {
 		t.Parallel()
 		a := checkProblem(t, curl(t, s.base+"/nope"), e2eWant{status: 404, code: "not_found"})
@@ -1008,12 +1025,20 @@ func e2eOverloaded(t *testing.T, busy *e2eServer, f func(string) string) {
 	var wg sync.WaitGroup
 	res := make([]e2eResp, n)
 	took := make([]time.Duration, n)
+	dirs := make([]string, n)
+	for i := range dirs {
+		dirs[i] = t.TempDir()
+	}
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			start := time.Now()
-			res[i] = curl(t, busy.base+"/v1/process?blur=50&format=jpeg", "--data-binary", "@"+f("big.jpg"), "-H", "Content-Type: image/jpeg")
+			var err error
+			res[i], err = curlE(dirs[i], busy.base+"/v1/process?blur=50&format=jpeg", "--data-binary", "@"+f("big.jpg"), "-H", "Content-Type: image/jpeg")
+			if err != nil {
+				t.Error(err)
+			}
 			took[i] = time.Since(start)
 		}()
 	}
@@ -1040,6 +1065,60 @@ func e2eOverloaded(t *testing.T, busy *e2eServer, f func(string) string) {
 	if refused < 1 || ok < 1 || ok > 2 {
 		t.Errorf("%d answered 200 and %d 503 overloaded, want 1–2 served and the rest refused", ok, refused)
 	}
+
+	// A client that gives up while queued frees its place at once.
+	slow := []string{"--data-binary", "@" + f("big.jpg"), "-H", "Content-Type: image/jpeg"}
+	var a e2eResp
+	wg.Add(1)
+	dirA := t.TempDir()
+	go func() {
+		defer wg.Done()
+		var err error
+		if a, err = curlE(dirA, busy.base+"/v1/process?blur=100", slow...); err != nil {
+			t.Error(err)
+		}
+	}()
+	defer wg.Wait() // on a failure below too
+	e2eWaitGauge(t, busy, "imgsvc_workers_busy", 1)
+	b := exec.Command("curl", append([]string{"-sS", "-o", os.DevNull}, append(slow, busy.base+"/v1/process?blur=100")...)...)
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	e2eWaitGauge(t, busy, "imgsvc_queue_depth", 1)
+	b.Process.Kill()
+	b.Wait()
+	e2eWaitGauge(t, busy, "imgsvc_queue_depth", 0)
+	c := curl(t, busy.base+"/v1/process?blur=1", slow...)
+	wg.Wait()
+	if c.status != http.StatusOK {
+		t.Errorf("C after a queued client left: status %d, want 200; body %.300s", c.status, c.body)
+	}
+	if a.status != http.StatusOK {
+		t.Errorf("A: status %d, want 200", a.status)
+	}
+}
+
+// e2eWaitGauge waits up to 5 s for the admin /metrics gauge name to read want.
+func e2eWaitGauge(t *testing.T, s *e2eServer, name string, want int) {
+	t.Helper()
+	var last string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get(s.admin + "/metrics")
+		if err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, name+" "); ok {
+				last = v
+				if f, err := strconv.ParseFloat(v, 64); err == nil && int(f) == want {
+					return
+				}
+			}
+		}
+	}
+	t.Fatalf("%s did not reach %d within 5 s (last %q)", name, want, last)
 }
 
 func e2ePythonCases(t *testing.T, s *e2eServer, imgDir string) {
