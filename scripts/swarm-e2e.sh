@@ -227,7 +227,8 @@ case "$LB" in
     note "this kernel has no IPVS (/proc/net/ip_vs is missing), so Swarm's routing mesh"
     note "and service VIPs cannot work here. imgsvc is deployed with endpoint_mode: dnsrr"
     note "and a TCP round-robin proxy service ('edge', no retries) publishes :$PORT in"
-    note "host mode; it picks a task from tasks.$SVC for every new connection." ;;
+    note "host mode; it picks a task from tasks.imgsvc for every new connection."
+    note "(tasks.imgsvc is also the name Prometheus looks up to scrape each task)." ;;
   *) die "LB must be auto, ingress or edge" ;;
 esac
 
@@ -321,7 +322,7 @@ if lb == "edge":
     im.setdefault("deploy", {})["endpoint_mode"] = "dnsrr"
     services["edge"] = {
         "image": edge_image,
-        "command": ["-listen", ":8080", "-backend", "tasks." + svc, "-port", "8080"],
+        "command": ["-listen", ":8080", "-backend", "tasks.imgsvc", "-port", "8080"],
         "ports": [{"target": 8080, "published": int(port), "protocol": "tcp", "mode": "host"}],
         "networks": {"imgsvc": None},
         "read_only": True,
