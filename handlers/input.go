@@ -72,7 +72,7 @@ func (s *Server) readInput(c echo.Context) (*input, error) {
 		return nil, imaging.Errorf(imaging.CodeEmptyBody, "the request body is empty").
 			WithHint("send the image: curl --data-binary @photo.jpg -H 'Content-Type: image/jpeg' URL, or -F image=@photo.jpg; in Python requests.post(url, files={\"image\": open(path, \"rb\")})")
 	}
-	if !strings.HasPrefix(mt, "multipart/") {
+	if !strings.HasPrefix(mt, "multipart/") && imaging.Sniff(body) == "" {
 		if err := pathError(body, ""); err != nil {
 			return nil, err
 		}
@@ -423,10 +423,14 @@ func parseJSON(body []byte) (*input, error) {
 		return nil, imaging.Errorf(imaging.CodeEmptyBody, "\"image_b64\" is empty").WithField("image_b64").
 			WithHint("put the base64 of the image's bytes in image_b64; check that the file was read")
 	}
-	if err := pathError([]byte(b64), "image_b64"); err != nil {
-		return nil, err
-	}
 	img, err := decodeBase64(b64)
+	if err != nil || imaging.Sniff(img) == "" {
+		// Only text that is not an image's base64 can be a path: a JPEG's
+		// base64 starts with "/9j/", which looks like one.
+		if perr := pathError([]byte(b64), "image_b64"); perr != nil {
+			return nil, perr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"image"
+	"image/jpeg"
 	"image/png"
 	"mime/multipart"
 	"net/http"
@@ -389,5 +390,21 @@ func TestNegotiate(t *testing.T) {
 		if err == nil && (kind != tt.wantKind || opt.Format != tt.wantFormat) {
 			t.Errorf("negotiate(%q, %s) = %v %q, want %v %q", tt.accept, tt.form, kind, opt.Format, tt.wantKind, tt.wantFormat)
 		}
+	}
+}
+
+func TestServer_smallJPEGBase64IsNotAPath(t *testing.T) {
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, image.NewGray(image.Rect(0, 0, 2, 2)), nil); err != nil {
+		t.Fatal(err)
+	}
+	b64 := base64.StdEncoding.EncodeToString(b.Bytes())
+	if !strings.HasPrefix(b64, "/9j/") {
+		t.Fatalf("a JPEG's base64 should start with /9j/, got %q", b64[:4])
+	}
+	req := httptest.NewRequest(http.MethodPost, "/v1/info", strings.NewReader(`{"image_b64":"`+b64+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	if rec := serve(t, New(nil, nil, Config{}), req); rec.Code != http.StatusOK {
+		t.Fatalf("small JPEG as JSON = %d %s, want 200", rec.Code, rec.Body)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -54,7 +55,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs := flag.NewFlagSet("imgsvc", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&c.Addr, "addr", ":8080", "public listen address (the API)")
-	fs.StringVar(&c.AdminAddr, "admin-addr", ":9090", "admin listen address (/metrics, /healthz, /readyz); empty disables it")
+	fs.StringVar(&c.AdminAddr, "admin-addr", ":9090", "admin listen address (/metrics, /healthz, /readyz); empty or \"off\" disables it")
 
 	fs.IntVar(&c.Workers, "workers", 0, "image workers; 0 means GOMAXPROCS, which follows the container CPU limit")
 	fs.IntVar(&c.QueueSize, "queue-size", 0, "jobs that may wait for a worker; 0 means 4 per worker; past it requests get 503 overloaded at once")
@@ -97,12 +98,14 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	fromEnv := map[string]string{}
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		if set[f.Name] || envErr != nil {
 			return
 		}
 		if v := getenv(envName(f.Name)); v != "" {
+			fromEnv[f.Name] = v
 			if err := fs.Set(f.Name, v); err != nil {
 				envErr = fmt.Errorf("%s=%q: %w", envName(f.Name), v, err)
 			}
@@ -111,29 +114,58 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	if envErr != nil {
 		return c, envErr
 	}
-	return c, c.validate()
+	if c.AdminAddr == "off" || c.AdminAddr == "none" {
+		c.AdminAddr = "" // an empty variable reads as unset, so the environment needs a word
+	}
+	if err := c.validate(); err != nil {
+		var fe *flagError
+		if errors.As(err, &fe) {
+			if v, ok := fromEnv[fe.flag]; ok {
+				return c, fmt.Errorf("%s=%q: %w", envName(fe.flag), v, err)
+			}
+		}
+		return c, err
+	}
+	return c, nil
+}
+
+// flagError is a configuration error that names the flag at fault, so
+// parseConfig can name the environment variable when the value came from it.
+type flagError struct {
+	flag string
+	msg  string
+}
+
+func (e *flagError) Error() string { return "-" + e.flag + " " + e.msg }
+
+func badFlag(name, format string, args ...any) error {
+	return &flagError{flag: name, msg: fmt.Sprintf(format, args...)}
 }
 
 func (c config) validate() error {
 	switch {
 	case c.Addr == "":
-		return fmt.Errorf("-addr must not be empty")
+		return badFlag("addr", "must not be empty")
 	case c.Workers < 0:
-		return fmt.Errorf("-workers must be 0 or more, got %d", c.Workers)
+		return badFlag("workers", "must be 0 or more, got %d", c.Workers)
 	case c.QueueSize < 0:
-		return fmt.Errorf("-queue-size must be 0 or more, got %d", c.QueueSize)
+		return badFlag("queue-size", "must be 0 or more, got %d", c.QueueSize)
 	case c.MaxBodyBytes <= 0:
-		return fmt.Errorf("-max-body-bytes must be positive, got %d", c.MaxBodyBytes)
-	case c.MaxInputPixels <= 0 || c.MaxOutputPixels <= 0:
-		return fmt.Errorf("-max-input-pixels and -max-output-pixels must be positive")
-	case c.ShutdownGrace < 0 || c.DrainDelay < 0:
-		return fmt.Errorf("-shutdown-grace and -drain-delay must not be negative")
+		return badFlag("max-body-bytes", "must be positive, got %d", c.MaxBodyBytes)
+	case c.MaxInputPixels <= 0:
+		return badFlag("max-input-pixels", "must be positive, got %d", c.MaxInputPixels)
+	case c.MaxOutputPixels <= 0:
+		return badFlag("max-output-pixels", "must be positive, got %d", c.MaxOutputPixels)
+	case c.ShutdownGrace < 0:
+		return badFlag("shutdown-grace", "must not be negative, got %s", c.ShutdownGrace)
+	case c.DrainDelay < 0:
+		return badFlag("drain-delay", "must not be negative, got %s", c.DrainDelay)
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
-		return fmt.Errorf("-log-format must be json or text, got %q", c.LogFormat)
+		return badFlag("log-format", "must be json or text, got %q", c.LogFormat)
 	}
 	return nil
 }
@@ -141,7 +173,7 @@ func (c config) validate() error {
 func parseLevel(s string) (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return l, fmt.Errorf("-log-level must be debug, info, warn or error, got %q", s)
+		return l, badFlag("log-level", "must be debug, info, warn or error, got %q", s)
 	}
 	return l, nil
 }

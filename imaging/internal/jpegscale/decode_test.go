@@ -427,8 +427,8 @@ func corpusFiles(tb testing.TB) []string {
 
 func TestCorpus(t *testing.T) {
 	files := corpusFiles(t)
-	if testing.Short() {
-		t.Skip("corpus comparison is slow")
+	if testing.Short() || raceEnabled {
+		t.Skip("the corpus comparison is slow under -short and -race; scripts/check.sh runs it in a plain go test")
 	}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
