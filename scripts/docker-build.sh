@@ -224,7 +224,7 @@ for t in "${TAGS[@]}"; do TAG_ARGS+=(-t "$t"); done
 log "docker build with the $BUILDER_DESC"
 log "  GO_IMAGE=$BUILD_GO_IMAGE VERSION=$VERSION COMMIT=$COMMIT"
 start=$(date +%s)
-docker build "${QUIET[@]}" "${NO_CACHE[@]}" \
+docker build --force-rm "${QUIET[@]}" "${NO_CACHE[@]}" \
   --build-arg "GO_IMAGE=$BUILD_GO_IMAGE" \
   --build-arg "VERSION=$VERSION" \
   --build-arg "COMMIT=$COMMIT" \

@@ -63,7 +63,7 @@ FAILED=0
 
 # --- output ----------------------------------------------------------------
 
-if [[ -t 1 ]]; then B=$'\e[1m'; G=$'\e[32m'; R=$'\e[31m'; Y=$'\e[33m'; N=$'\e[0m'; else B= G= R= Y= N=; fi
+if [[ -t 1 ]]; then B=$'\e[1m'; G=$'\e[32m'; R=$'\e[31m'; Y=$'\e[33m'; N=$'\e[0m'; else B='' G='' R='' Y='' N=''; fi
 elapsed() { echo "$(( $(date +%s) - T0 ))s"; }
 step() { printf '\n%s== %s%s  (%s)\n' "$B" "$*" "$N" "$(elapsed)"; }
 info() { printf '   %s\n' "$*"; }
@@ -297,7 +297,7 @@ func main() {
 }
 GO
   ( cd "$WORK/edge" && printf 'module edge\n\ngo 1.22\n' >go.mod \
-      && CGO_ENABLED=0 GOFLAGS= GOTOOLCHAIN=local go build -o edge . ) || die "building the edge proxy failed"
+      && CGO_ENABLED=0 GOFLAGS='' GOTOOLCHAIN=local go build -o edge . ) || die "building the edge proxy failed"
   tar -C "$WORK/edge" -cf "$WORK/edge.tar" edge
   docker import -c 'ENTRYPOINT ["/edge"]' -c 'USER 65532:65532' "$WORK/edge.tar" "$EDGE_IMAGE" >/dev/null
   info "edge proxy image $EDGE_IMAGE ($(docker image inspect -f '{{.Size}}' "$EDGE_IMAGE" | awk '{printf "%.1f MiB", $1/1048576}'))"
