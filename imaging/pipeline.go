@@ -347,7 +347,7 @@ func (p *Pipeline) transform(img image.Image, pl Plan) image.Image {
 	if pl.resizeWidth > 0 {
 		b := img.Bounds()
 		if b.Dx() != pl.resizeWidth || b.Dy() != pl.resizeHeight {
-			img = imaging.Resize(img, pl.resizeWidth, pl.resizeHeight, imaging.Lanczos)
+			img = resize(img, pl.resizeWidth, pl.resizeHeight)
 		}
 		if o.Fit == FitCover && pl.resizeWidth > 0 && (pl.resizeWidth != o.Width || pl.resizeHeight != o.Height) && o.Width > 0 && o.Height > 0 {
 			img = imaging.CropAnchor(img, o.Width, o.Height, anchor(o.Gravity))

@@ -1,0 +1,319 @@
+package imaging
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "image/gif" // the stock pipeline decodes what image.Decode knows
+
+	"github.com/disintegration/imaging"
+	_ "golang.org/x/image/webp"
+)
+
+// The benchmarks here run the whole pipeline (plan, decode, transform,
+// encode) on generated inputs and, when the corpus is present, on its files,
+// beside a BenchmarkStock twin: image.Decode + imaging.Resize(Lanczos) +
+// jpeg.Encode, the pipeline this service replaced. Both make a JPEG q85
+// BENCH_WIDTH pixels wide (300 by default; generated inputs also at 1000).
+//
+//	go test -run '^$' -bench 'Pipeline|Stock' -benchtime 5x ./imaging/
+//
+// The corpus is read from $IMGSVC_CORPUS, else ../shared/corpus beside the
+// repository; without it only the generated inputs run.
+
+type benchInput struct {
+	name  string
+	src   []byte
+	width int // output width
+}
+
+// benchInputs returns the generated inputs, then the corpus files.
+func benchInputs(b *testing.B) []benchInput {
+	b.Helper()
+	widths := []int{300, 1000}
+	if s := os.Getenv("BENCH_WIDTH"); s != "" {
+		w, err := strconv.Atoi(s)
+		if err != nil || w <= 0 {
+			b.Fatalf("BENCH_WIDTH=%q: want a positive integer", s)
+		}
+		widths = []int{w}
+	}
+	var in []benchInput
+	gen := []struct {
+		f    Format
+		w, h int
+	}{
+		{FormatJPEG, 640, 480},
+		{FormatJPEG, 1920, 1280},
+		{FormatJPEG, 4000, 3000},
+		{FormatPNG, 1920, 1280},
+		{FormatPNG, 4000, 3000},
+	}
+	if os.Getenv("BENCH_CORPUS_ONLY") == "" {
+		for _, g := range gen {
+			src := encodeAs(b, newPhoto(g.w, g.h), g.f)
+			for _, w := range widths {
+				in = append(in, benchInput{fmt.Sprintf("gen-%s-%dx%d/w%d", g.f, g.w, g.h, w), src, w})
+			}
+		}
+	}
+	dir := corpusDir()
+	if dir == "" {
+		b.Log("corpus not found ($IMGSVC_CORPUS or ../shared/corpus beside the repository): generated inputs only")
+		return in
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	sort.Strings(files)
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := Inspect(src); err != nil {
+			continue
+		}
+		in = append(in, benchInput{"corpus-" + filepath.Base(f) + "/w" + strconv.Itoa(widths[0]), src, widths[0]})
+	}
+	return in
+}
+
+// corpusDir returns the benchmark corpus directory, or "" when there is none.
+func corpusDir() string {
+	if d := os.Getenv("IMGSVC_CORPUS"); d != "" {
+		return d
+	}
+	// The tests run in imaging/; the corpus sits beside the repository root.
+	d := filepath.Join("..", "..", "shared", "corpus")
+	if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+		return d
+	}
+	return ""
+}
+
+// newPhoto returns a w×h opaque image with smooth gradients and fine noise,
+// so that JPEG and PNG sizes are closer to a photograph's than a flat
+// gradient's.
+func newPhoto(w, h int) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	seed := uint32(1)
+	for y := 0; y < h; y++ {
+		row := img.Pix[y*img.Stride:]
+		for x := 0; x < w; x++ {
+			seed = seed*1664525 + 1013904223
+			n := int(seed>>28) - 8
+			c := color.NRGBA{
+				clamp8(x*255/w + n),
+				clamp8(y*255/h + n),
+				clamp8((x+y)*128/(w+h) + 64 + n),
+				255,
+			}
+			row[4*x], row[4*x+1], row[4*x+2], row[4*x+3] = c.R, c.G, c.B, c.A
+		}
+	}
+	return img
+}
+
+func clamp8(v int) uint8 { return uint8(min(max(v, 0), 255)) }
+
+func benchOptions(b *testing.B, width int) Options {
+	b.Helper()
+	opt, err := ParseOptions(map[string][]string{
+		OptWidth: {strconv.Itoa(width)}, OptFormat: {"jpeg"}, OptQuality: {"85"},
+	}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return opt
+}
+
+// BenchmarkPipeline runs Pipeline.Process on each input. Besides ms/op and
+// the allocations it reports cost-MB (Plan.Cost, the admission estimate) and
+// peak-MB (the live heap a single job reached, sampled).
+func BenchmarkPipeline(b *testing.B) {
+	p := NewPipeline(Limits{}, inline{}, nil)
+	for _, in := range benchInputs(b) {
+		b.Run(in.name, func(b *testing.B) {
+			opt := benchOptions(b, in.width)
+			pl, err := p.Plan(in.src, opt)
+			if err != nil {
+				b.Fatal(err)
+			}
+			run := func() {
+				if _, err := p.Process(context.Background(), in.src, opt); err != nil {
+					b.Fatal(err)
+				}
+			}
+			peak := peakHeap(run)
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				run()
+			}
+			reportMS(b, cpu0)
+			b.ReportMetric(float64(pl.Cost)/(1<<20), "cost-MB")
+			b.ReportMetric(float64(peak)/(1<<20), "peak-MB")
+		})
+	}
+}
+
+// BenchmarkStock is BenchmarkPipeline's twin for the stock pipeline.
+func BenchmarkStock(b *testing.B) {
+	for _, in := range benchInputs(b) {
+		b.Run(in.name, func(b *testing.B) {
+			peak := peakHeap(func() { stockProcess(b, in.src, in.width) })
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				stockProcess(b, in.src, in.width)
+			}
+			reportMS(b, cpu0)
+			b.ReportMetric(float64(peak)/(1<<20), "peak-MB")
+		})
+	}
+}
+
+// stockProcess is the pipeline the targets are measured against.
+func stockProcess(b *testing.B, src []byte, width int) []byte {
+	img, _, err := image.Decode(bytes.NewReader(src))
+	if err != nil {
+		b.Fatal(err)
+	}
+	img = imaging.Resize(img, width, 0, imaging.Lanczos)
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85}); err != nil {
+		b.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// reportMS reports wall-clock ms/op; cpu-ms/op (the process's CPU time
+// over the loop, GC included) is the steadier figure on a shared machine.
+func reportMS(b *testing.B, cpu0 time.Duration) {
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
+	if cpu0 > 0 {
+		b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	}
+}
+
+// cpuTime returns the user and system CPU time the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// peakHeap runs fn once with the collector running almost continuously and
+// returns the most heap in use above what was live before, sampled every
+// 50µs: an estimate of the job's peak live memory.
+func peakHeap(fn func()) int64 {
+	const name = "/memory/classes/heap/objects:bytes"
+	s := []metrics.Sample{{Name: name}}
+	read := func() int64 {
+		metrics.Read(s)
+		return int64(s[0].Value.Uint64())
+	}
+	runtime.GC()
+	old := debug.SetGCPercent(1)
+	defer debug.SetGCPercent(old)
+	base := read()
+	var peak atomic.Int64
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(50 * time.Microsecond)
+		defer t.Stop()
+		for {
+			if v := read() - base; v > peak.Load() {
+				peak.Store(v)
+			}
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	fn()
+	close(done)
+	wg.Wait()
+	return peak.Load()
+}
+
+// BenchmarkResize compares ways to resize a decoded image to 300 px wide:
+// imaging.Resize on the decoder's type, on an NRGBA copy, and with each filter.
+func BenchmarkResize(b *testing.B) {
+	src := encodeAs(b, newPhoto(1920, 1280), FormatJPEG)
+	ycc, err := jpeg.Decode(bytes.NewReader(src))
+	if err != nil {
+		b.Fatal(err)
+	}
+	nrgba := imaging.Clone(ycc)
+	filters := []struct {
+		name string
+		f    imaging.ResampleFilter
+	}{{"lanczos", imaging.Lanczos}, {"catmullrom", imaging.CatmullRom}, {"linear", imaging.Linear}, {"box", imaging.Box}}
+	for _, f := range filters {
+		b.Run("imaging-ycbcr-"+f.name, func(b *testing.B) {
+			for b.Loop() {
+				imaging.Resize(ycc, 300, 0, f.f)
+			}
+			reportMS(b, 0)
+		})
+		b.Run("imaging-nrgba-"+f.name, func(b *testing.B) {
+			for b.Loop() {
+				imaging.Resize(nrgba, 300, 0, f.f)
+			}
+			reportMS(b, 0)
+		})
+	}
+	b.Run("clone-ycbcr-to-nrgba", func(b *testing.B) {
+		for b.Loop() {
+			imaging.Clone(ycc)
+		}
+		reportMS(b, 0)
+	})
+}
+
+// BenchmarkEncode checks which image types image/jpeg encodes fast.
+func BenchmarkEncode(b *testing.B) {
+	img := newPhoto(1000, 667)
+	types := []struct {
+		name string
+		img  image.Image
+	}{
+		{"nrgba", img},
+		{"rgba-relabelled", jpegFriendly(img)},
+	}
+	for _, tt := range types {
+		b.Run(tt.name, func(b *testing.B) {
+			var buf bytes.Buffer
+			for b.Loop() {
+				buf.Reset()
+				if err := jpeg.Encode(&buf, tt.img, &jpeg.Options{Quality: 85}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportMS(b, 0)
+		})
+	}
+}
