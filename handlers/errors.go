@@ -34,6 +34,8 @@ func Status(code imaging.Code) int {
 		return http.StatusMethodNotAllowed
 	case imaging.CodeNotFound:
 		return http.StatusNotFound
+	case imaging.CodeUnauthorized:
+		return http.StatusUnauthorized
 	case imaging.CodeRequestTimeout:
 		return http.StatusRequestTimeout
 	case imaging.CodeOverloaded, imaging.CodeProcessingTimeout:
@@ -52,7 +54,7 @@ func Codes() []imaging.Code {
 		imaging.CodeInvalidBase64, imaging.CodeInvalidMetadata, imaging.CodeMalformedMultipart,
 		imaging.CodeMissingFilePart, imaging.CodeInvalidOption, imaging.CodeUnknownOption,
 		imaging.CodeBodyTooLarge, imaging.CodeImageTooLarge, imaging.CodeOutputTooLarge,
-		imaging.CodeNotAcceptable, imaging.CodeMethodNotAllowed, imaging.CodeNotFound,
+		imaging.CodeNotAcceptable, imaging.CodeMethodNotAllowed, imaging.CodeNotFound, imaging.CodeUnauthorized,
 		imaging.CodeRequestTimeout, imaging.CodeOverloaded, imaging.CodeProcessingTimeout, imaging.CodeInternal,
 	}
 }
@@ -108,6 +110,8 @@ func Title(code imaging.Code) string {
 		return "Method not allowed"
 	case imaging.CodeNotFound:
 		return "Not found"
+	case imaging.CodeUnauthorized:
+		return "Missing or invalid API key"
 	case imaging.CodeRequestTimeout:
 		return "Request timeout"
 	case imaging.CodeOverloaded:

@@ -236,6 +236,8 @@ func TestOpenAPI_RealResponses(t *testing.T) {
 	eSmallBody, _ := newServer(real, handlers.Config{MaxBodyBytes: 100})
 	eSmallPixels, _ := newServer(newPipeline(t, imaging.Limits{MaxInputPixels: 1000}, imaging.PoolConfig{}), handlers.Config{})
 	eSlowJob, _ := newServer(newPipeline(t, imaging.Limits{}, imaging.PoolConfig{JobTimeout: time.Nanosecond}), handlers.Config{})
+	eKeys, _ := newServer(real, handlers.Config{})
+	eKeys.Use(handlers.APIKey("k1-0123456789abcdef"))
 	eFake := func(err error) *echo.Echo {
 		e, _ := newServer(processFn(func(context.Context, []byte, imaging.Options) (imaging.Result, error) {
 			return imaging.Result{}, err
@@ -317,6 +319,9 @@ func TestOpenAPI_RealResponses(t *testing.T) {
 		{name: "not acceptable", e: eReal, method: "POST", target: "/v1/process", ct: "image/png", accept: "text/html", body: pngImg, status: 406, code: imaging.CodeNotAcceptable},
 		{name: "method not allowed", e: eReal, method: "GET", target: "/v1/process", status: 405, code: imaging.CodeMethodNotAllowed},
 		{name: "method not allowed healthz", e: eReal, method: "DELETE", target: "/healthz", status: 405, code: imaging.CodeMethodNotAllowed},
+		{name: "unauthorized", e: eKeys, method: "POST", target: "/v1/process", ct: "image/png", body: pngImg, status: 401, code: imaging.CodeUnauthorized},
+		{name: "info wrong key", e: eKeys, method: "POST", target: "/v1/info", ct: "image/png", header: map[string]string{"Authorization": "Bearer nope-nope-nope-nope"}, body: pngImg, status: 401, code: imaging.CodeUnauthorized},
+		{name: "key given", e: eKeys, method: "POST", target: "/v1/info", ct: "image/png", header: map[string]string{"X-API-Key": "k1-0123456789abcdef"}, body: pngImg, status: 200, wantCT: "application/json", validReq: true},
 		{name: "not found", e: eReal, method: "GET", target: "/v2/process", status: 404, code: imaging.CodeNotFound},
 		{name: "no such error code", e: eReal, method: "GET", target: "/v1/errors/nope", status: 404, code: imaging.CodeNotFound},
 		{name: "request timeout", e: eReal, method: "POST", target: "/v1/process", ct: "image/png", reader: errReader{}, status: 408, code: imaging.CodeRequestTimeout},

@@ -39,6 +39,7 @@ const (
 	CodeNotAcceptable          Code = "not_acceptable"
 	CodeMethodNotAllowed       Code = "method_not_allowed"
 	CodeNotFound               Code = "not_found"
+	CodeUnauthorized           Code = "unauthorized"
 	CodeRequestTimeout         Code = "request_timeout"
 	CodeOverloaded             Code = "overloaded"
 	CodeProcessingTimeout      Code = "processing_timeout"

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -41,6 +42,14 @@ type config struct {
 
 	LogLevel  string
 	LogFormat string
+
+	APIKeys      string // secret: never logged or echoed in errors
+	APIKeysFile  string
+	APIKeyHeader string
+	AuthExempt   string
+	CORSOrigins  string
+
+	keys []string // APIKeys and the keys in APIKeysFile, checked
 }
 
 // envName is the environment variable a flag falls back to.
@@ -79,6 +88,12 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or text")
+
+	fs.StringVar(&c.APIKeys, "api-keys", "", "comma-separated API keys; when any key is set, /v1/process and /v1/info need one (Authorization: Bearer <key> or -api-key-header); prefer -api-keys-file or the variable, as flags show in ps")
+	fs.StringVar(&c.APIKeysFile, "api-keys-file", "", "file of API keys, one per line; blank lines and lines starting with # are skipped; read once at start")
+	fs.StringVar(&c.APIKeyHeader, "api-key-header", handlers.DefaultAPIKeyHeader, "header that may carry an API key, besides Authorization: Bearer")
+	fs.StringVar(&c.AuthExempt, "auth-exempt", handlers.DefaultAuthExempt, "comma-separated routes served without an API key; \"none\" for none")
+	fs.StringVar(&c.CORSOrigins, "cors-origins", "", "comma-separated origins whose web pages may call the API (CORS), e.g. https://app.example.com, or *; empty disables CORS")
 
 	fs.Usage = func() {
 		fmt.Fprintf(out, "imgsvc: an image processing service.\n\nUsage:\n  imgsvc [flags]\n  imgsvc healthcheck   exit 0 when the local instance is healthy\n  imgsvc version       print the version\n\nFlags (each also read from the environment variable shown; a flag on the command line wins):\n")
@@ -126,7 +141,52 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		}
 		return c, err
 	}
+	keys, err := c.loadKeys()
+	if err != nil {
+		var fe *flagError
+		if errors.As(err, &fe) && fromEnv[fe.flag] != "" {
+			return c, fmt.Errorf("%s: %w", envName(fe.flag), err) // never echo a key
+		}
+		return c, err
+	}
+	c.keys = keys
 	return c, nil
+}
+
+// loadKeys gathers the keys of -api-keys and -api-keys-file. Its errors
+// name a key by position, never by value.
+func (c config) loadKeys() ([]string, error) {
+	keys, err := handlers.ParseAPIKeyList(c.APIKeys)
+	if err != nil {
+		return nil, badFlag("api-keys", "%v", err)
+	}
+	if c.APIKeysFile != "" {
+		f, err := os.Open(c.APIKeysFile)
+		if err != nil {
+			return nil, badFlag("api-keys-file", "%v", err)
+		}
+		defer f.Close()
+		fileKeys, err := handlers.ParseAPIKeyFile(f)
+		if err != nil {
+			return nil, badFlag("api-keys-file", "%s: %v", c.APIKeysFile, err)
+		}
+		if len(fileKeys) == 0 {
+			return nil, badFlag("api-keys-file", "%s has no key", c.APIKeysFile)
+		}
+		keys = append(keys, fileKeys...)
+	}
+	return keys, nil
+}
+
+// list splits a comma-separated flag value, dropping blanks.
+func list(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // flagError is a configuration error that names the flag at fault, so
@@ -167,7 +227,33 @@ func (c config) validate() error {
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		return badFlag("log-format", "must be json or text, got %q", c.LogFormat)
 	}
+	if !isToken(c.APIKeyHeader) || strings.EqualFold(c.APIKeyHeader, "Authorization") {
+		return badFlag("api-key-header", "must be a header name other than Authorization, got %q", c.APIKeyHeader)
+	}
+	if c.AuthExempt != "none" {
+		for _, p := range list(c.AuthExempt) {
+			if !strings.HasPrefix(p, "/") {
+				return badFlag("auth-exempt", "lists routes, which start with /, got %q", p)
+			}
+		}
+	}
+	for _, o := range list(c.CORSOrigins) {
+		if err := handlers.CheckOrigin(o); err != nil {
+			return badFlag("cors-origins", "%v", err)
+		}
+	}
 	return nil
+}
+
+// isToken reports whether s is an HTTP token, as header names are.
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if b <= ' ' || b >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, b) >= 0 {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func parseLevel(s string) (slog.Level, error) {

@@ -25,6 +25,7 @@ func cfgDefaults() config {
 		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
 		ShutdownGrace: 20 * time.Second, DrainDelay: 0, RetryAfter: 2 * time.Second,
 		LogLevel: "info", LogFormat: "json",
+		APIKeyHeader: "X-API-Key", AuthExempt: "/healthz,/readyz,/v1/openapi.json,/v1/errors/{code}",
 	}
 }
 
@@ -54,6 +55,7 @@ func TestParseConfig(t *testing.T) {
 					WriteTimeout: 3 * time.Second, IdleTimeout: 4 * time.Second, MaxHeaderBytes: 4096,
 					ShutdownGrace: 5 * time.Second, DrainDelay: 6 * time.Second, RetryAfter: 7 * time.Second,
 					LogLevel: "debug", LogFormat: "text",
+					APIKeyHeader: "X-API-Key", AuthExempt: "/healthz,/readyz,/v1/openapi.json,/v1/errors/{code}",
 				}
 			},
 		},
@@ -81,6 +83,7 @@ func TestParseConfig(t *testing.T) {
 					WriteTimeout: 13 * time.Second, IdleTimeout: 14 * time.Second, MaxHeaderBytes: 15,
 					ShutdownGrace: 16 * time.Second, DrainDelay: 17 * time.Second, RetryAfter: 18 * time.Second,
 					LogLevel: "warn", LogFormat: "text",
+					APIKeyHeader: "X-API-Key", AuthExempt: "/healthz,/readyz,/v1/openapi.json,/v1/errors/{code}",
 				}
 			},
 		},
@@ -202,6 +205,11 @@ func TestParseConfig_help(t *testing.T) {
 		{"retry-after", "IMGSVC_RETRY_AFTER", "2s"},
 		{"log-level", "IMGSVC_LOG_LEVEL", "info"},
 		{"log-format", "IMGSVC_LOG_FORMAT", "json"},
+		{"api-keys", "IMGSVC_API_KEYS", `""`},
+		{"api-keys-file", "IMGSVC_API_KEYS_FILE", `""`},
+		{"api-key-header", "IMGSVC_API_KEY_HEADER", "X-API-Key"},
+		{"auth-exempt", "IMGSVC_AUTH_EXEMPT", "/healthz,/readyz,/v1/openapi.json,/v1/errors/{code}"},
+		{"cors-origins", "IMGSVC_CORS_ORIGINS", `""`},
 	}
 	for _, args := range [][]string{{"-h"}, {"-help"}, {"--help"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {

@@ -115,16 +115,35 @@ func newApp(cfg config, getenv func(string) string, logger *slog.Logger) *app {
 		MaxBodyBytes: cfg.MaxBodyBytes, BodyTimeout: cfg.BodyTimeout, RetryAfter: cfg.RetryAfter, Saturation: a.pool,
 	})
 
+	origins := list(cfg.CORSOrigins)
+	secure := handlers.SecureHeadersConfig{}
+	if len(origins) > 0 {
+		secure.CrossOriginResourcePolicy = "cross-origin"
+	}
 	a.public = newEcho()
 	a.public.Pre(sanitizeRequestID)
+	a.public.Use(handlers.SecureHeadersWithConfig(secure)) // first: on every answer, errors included
 	// Metrics outside the logger: its duration covers the log line too.
 	a.public.Use(middleware.RequestID(), handlers.Metrics(reg), a.requestLogger(), handlers.TrackRequest)
+	// CORS before keys: preflights carry no key, and a 401 must be readable by the page.
+	if len(origins) > 0 {
+		a.public.Use(handlers.CORSWithConfig(handlers.CORSConfig{AllowOrigins: origins, KeyHeader: cfg.APIKeyHeader}))
+	}
+	if len(cfg.keys) > 0 {
+		exempt := list(cfg.AuthExempt)
+		if cfg.AuthExempt == "none" || exempt == nil {
+			exempt = []string{}
+		}
+		a.public.Use(handlers.APIKeyWithConfig(handlers.APIKeyConfig{Keys: cfg.keys, Header: cfg.APIKeyHeader, Exempt: exempt}))
+	}
+	logger.Info("access control", "api_keys", len(cfg.keys), "api_key_header", cfg.APIKeyHeader,
+		"auth_exempt", cfg.AuthExempt, "cors_origins", origins)
 	a.srv.Register(a.public)
 
 	if cfg.AdminAddr != "" {
 		a.admin = newEcho()
 		a.admin.HTTPErrorHandler = a.srv.HTTPErrorHandler
-		a.admin.Use(middleware.RequestID(), middleware.Recover())
+		a.admin.Use(handlers.SecureHeaders(), middleware.RequestID(), middleware.Recover())
 		a.srv.RegisterHealth(a.admin)
 		a.admin.GET("/metrics", metricsHandler(reg))
 	}
