@@ -197,6 +197,9 @@ make_builder_image() {
       -m "imgsvc offline builder: $gover + busybox + module cache" \
       "$tarball" "$tag" >/dev/null
   docker run --rm "$tag" go version >&2 || die "builder image $tag does not run go"
+  local stale
+  stale=$(docker images --format '{{.Repository}}:{{.Tag}}' "$BUILDER_REPO" | grep -vx "$tag" | tr '\n' ' ' || true)
+  [[ -z "$stale" ]] || log "older builder images (docker rmi them when unused): $stale"
   echo "$tag"
 }
 

@@ -299,7 +299,12 @@ GO
   ( cd "$WORK/edge" && printf 'module edge\n\ngo 1.22\n' >go.mod \
       && CGO_ENABLED=0 GOFLAGS='' GOTOOLCHAIN=local go build -o edge . ) || die "building the edge proxy failed"
   tar -C "$WORK/edge" -cf "$WORK/edge.tar" edge
+  old_edge=$(docker image inspect -f '{{.Id}}' "$EDGE_IMAGE" 2>/dev/null || true)
   docker import -c 'ENTRYPOINT ["/edge"]' -c 'USER 65532:65532' "$WORK/edge.tar" "$EDGE_IMAGE" >/dev/null
+  # The previous import would be left untagged; drop it.
+  if [[ -n "$old_edge" && "$old_edge" != "$(docker image inspect -f '{{.Id}}' "$EDGE_IMAGE")" ]]; then
+    docker rmi "$old_edge" >/dev/null 2>&1 || true
+  fi
   info "edge proxy image $EDGE_IMAGE ($(docker image inspect -f '{{.Size}}' "$EDGE_IMAGE" | awk '{printf "%.1f MiB", $1/1048576}'))"
 fi
 
