@@ -67,6 +67,7 @@ type Plan struct {
 	resizeHeight int
 	padWidth     int // contain: the canvas the resized image is centred on
 	padHeight    int
+	boxX, boxY   int // PNG: the box factors applied while decoding (shrink-on-load), 0 for none
 }
 
 // Result is a processed, encoded image.
@@ -170,6 +171,15 @@ func (p *Pipeline) Plan(src []byte, opt Options) (Plan, error) {
 	}
 	if info.Format == FormatJPEG && opt.Crop.Empty() && pl.resizeWidth > 0 {
 		pl.DecodeScale = shrinkOnLoad(cropW, cropH, pl.resizeWidth, pl.resizeHeight)
+	}
+	// A PNG can't be decoded at a smaller scale, but its rows can be
+	// box-averaged as they are inflated, as resize would do after a full decode.
+	if info.Format == FormatPNG && opt.Crop.Empty() && pl.resizeWidth > 0 && cropW == info.Width && cropH == info.Height {
+		kx := min(info.Width/(2*pl.resizeWidth), maxBoxFactor)
+		ky := min(info.Height/(2*pl.resizeHeight), maxBoxFactor)
+		if kx >= 2 || ky >= 2 {
+			pl.boxX, pl.boxY = max(kx, 1), max(ky, 1)
+		}
 	}
 	pl.Cost = pl.estimateCost(len(src))
 	return pl, nil
@@ -317,6 +327,11 @@ func (p *Pipeline) decode(b []byte, pl Plan) (image.Image, error) {
 		}
 		img, err = jpeg.Decode(r)
 	case FormatPNG:
+		if pl.boxX > 0 {
+			if img, err = decodePNGShrunk(b, pl.boxX, pl.boxY); err == nil {
+				break
+			}
+		}
 		img, err = png.Decode(r)
 	case FormatGIF:
 		img, err = gif.Decode(r) // the first frame
