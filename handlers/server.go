@@ -84,6 +84,7 @@ func PublicRoutes() []Route {
 // Register adds the public routes to e and installs the error handler.
 func (s *Server) Register(e *echo.Echo) {
 	e.HTTPErrorHandler = s.HTTPErrorHandler
+	e.Pre(s.closeWhenDraining)
 	for _, p := range []string{"/v1/process", "/process"} {
 		e.POST(p, s.handleProcess)
 	}
@@ -107,8 +108,21 @@ func getAndHead(e *echo.Echo, path string, h echo.HandlerFunc) {
 	e.HEAD(path, h)
 }
 
-// SetDraining marks the server as shutting down: /readyz fails from then on.
+// SetDraining marks the server as shutting down: /readyz fails from then
+// on, and every answer asks the client to close its connection.
 func (s *Server) SetDraining(v bool) { s.draining.Store(v) }
+
+// closeWhenDraining adds "Connection: close" to every answer while the
+// server drains, so keep-alive clients open their next connection elsewhere
+// instead of racing the listener's close.
+func (s *Server) closeWhenDraining(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if s.draining.Load() {
+			c.Response().Header().Set(echo.HeaderConnection, "close")
+		}
+		return next(c)
+	}
+}
 
 func (s *Server) handleHealthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})

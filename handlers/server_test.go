@@ -303,8 +303,12 @@ func TestServer_handleReadyz(t *testing.T) {
 		if rec.Code != tt.want {
 			t.Errorf("%s: /readyz = %d, want %d", tt.name, rec.Code, tt.want)
 		}
-		if live := serve(t, s, httptest.NewRequest(http.MethodGet, "/healthz", nil)); live.Code != 200 {
+		live := serve(t, s, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+		if live.Code != 200 {
 			t.Errorf("%s: /healthz = %d, want 200 (liveness only)", tt.name, live.Code)
+		}
+		if got, want := live.Header().Get("Connection") == "close", tt.draining; got != want {
+			t.Errorf("%s: Connection: close = %v, want %v (only while draining)", tt.name, got, want)
 		}
 	}
 }

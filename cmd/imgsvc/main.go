@@ -203,11 +203,14 @@ func (a *app) serve(ctx context.Context) error {
 	case runErr = <-errc:
 	}
 	a.log.Info("shutting down", "grace", a.cfg.ShutdownGrace.String(), "drain_delay", a.cfg.DrainDelay.String())
+	// Draining: /readyz fails and every answer carries "Connection: close".
+	// Turning keep-alives off here instead would close idle connections at
+	// once, racing clients that are sending their next request on them.
 	a.srv.SetDraining(true)
-	publicSrv.SetKeepAlivesEnabled(false)
 	if a.cfg.DrainDelay > 0 && runErr == nil {
-		time.Sleep(a.cfg.DrainDelay) // readiness is failing: let load balancers stop sending
+		time.Sleep(a.cfg.DrainDelay) // let load balancers and clients move away
 	}
+	publicSrv.SetKeepAlivesEnabled(false)
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownGrace)
 	defer cancel()
 	if err := publicSrv.Shutdown(sctx); err != nil {
