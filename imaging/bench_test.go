@@ -144,7 +144,8 @@ func benchOptions(b *testing.B, width int) Options {
 
 // BenchmarkPipeline runs Pipeline.Process on each input. Besides ms/op and
 // the allocations it reports cost-MB (Plan.Cost, the admission estimate) and
-// peak-MB (the live heap a single job reached, sampled).
+// peak-MB (the live heap a single job reached, sampled, plus its source,
+// which Plan.Cost counts too).
 func BenchmarkPipeline(b *testing.B) {
 	p := NewPipeline(Limits{}, inline{}, nil)
 	for _, in := range benchInputs(b) {
@@ -159,7 +160,7 @@ func BenchmarkPipeline(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			peak := peakHeap(run)
+			peak := peakHeap(run) + int64(len(in.src))
 			b.ReportAllocs()
 			cpu0 := cpuTime()
 			for b.Loop() {
@@ -314,6 +315,43 @@ func BenchmarkEncode(b *testing.B) {
 				}
 			}
 			reportMS(b, 0)
+		})
+	}
+}
+
+// BenchmarkConcurrent runs every input through a Pool of GOMAXPROCS
+// workers from 4 client goroutines, as bench.sh's c=4 run does over HTTP,
+// and reports req/s: once with the box shrink split across GOMAXPROCS
+// goroutines per job, once single-threaded per job (no oversubscription).
+func BenchmarkConcurrent(b *testing.B) {
+	ins := benchInputs(b)
+	for _, procs := range []int{runtime.GOMAXPROCS(0), 1} {
+		b.Run(fmt.Sprintf("box-procs-%d", procs), func(b *testing.B) {
+			pool := NewPool(PoolConfig{QueueSize: 64, MemoryBudget: 1 << 30})
+			defer pool.Close()
+			p := NewPipeline(Limits{}, pool, nil)
+			p.procs = procs
+			var next atomic.Int64
+			b.ResetTimer()
+			start := time.Now()
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Go(func() {
+					for {
+						i := int(next.Add(1)) - 1
+						if i >= b.N*len(ins) {
+							return
+						}
+						in := ins[i%len(ins)]
+						if _, err := p.Process(context.Background(), in.src, benchOptions(b, in.width)); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.ReportMetric(float64(b.N*len(ins))/time.Since(start).Seconds(), "req/s")
 		})
 	}
 }

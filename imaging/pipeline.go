@@ -11,6 +11,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"math"
+	"runtime"
 	"strings"
 	"time"
 
@@ -95,6 +96,8 @@ type Pipeline struct {
 	// decodeJPEG decodes a JPEG at 1/scale (shrink-on-load); when it fails,
 	// or is nil, the stock image/jpeg decodes the full image.
 	decodeJPEG func(b []byte, scale int) (image.Image, error)
+	// procs is how many goroutines a job's box shrink may use.
+	procs int
 }
 
 // NewPipeline returns a Pipeline that runs its jobs on r. observe may be nil.
@@ -102,7 +105,8 @@ func NewPipeline(l Limits, r Runner, observe PhaseFunc) *Pipeline {
 	if observe == nil {
 		observe = func(Phase, Format, time.Duration) {}
 	}
-	return &Pipeline{limits: l.withDefaults(), runner: r, observe: observe, decodeJPEG: jpegscale.Decode}
+	return &Pipeline{limits: l.withDefaults(), runner: r, observe: observe, decodeJPEG: jpegscale.Decode,
+		procs: runtime.GOMAXPROCS(0)}
 }
 
 // Limits returns the limits in force.
@@ -247,20 +251,44 @@ func rotatedBounds(w, h int, deg float64) (int, int) {
 }
 
 // estimateCost is the peak memory a job needs: the source, the decoded
-// image, the NRGBA working copies of the transform, and the output.
+// image (at the JPEG decode scale, or box-shrunk while a PNG inflates) and
+// the decoder's buffers, the transform's working copies, and the output. It
+// is calibrated against the peak live heap BenchmarkPipeline measures; see
+// docs/performance.md.
 func (pl *Plan) estimateCost(srcBytes int) int64 {
-	dw := int64(ceilDiv(pl.Info.Width, pl.DecodeScale))
-	dh := int64(ceilDiv(pl.Info.Height, pl.DecodeScale))
-	decoded := dw * dh * 4
-	if pl.Info.Format == FormatJPEG {
-		decoded = dw * dh * 2 // YCbCr 4:2:0 is 1.5 bytes a pixel, 3 at 4:4:4
+	w, h := int64(pl.Info.Width), int64(pl.Info.Height)
+	var dw, dh, decoded int64
+	switch {
+	case pl.Info.Format == FormatJPEG:
+		s := int64(pl.DecodeScale)
+		dw, dh = (w+s-1)/s, (h+s-1)/s
+		decoded = dw * dh * 3 // YCbCr planes, 4:4:4 at worst
+		if pl.Info.Progressive {
+			// The coefficients kept across scans: 3 components of (8/s)² int16s a block.
+			decoded += dw * dh * 6
+		}
+	case pl.boxX > 0:
+		dw, dh = (w+int64(pl.boxX)-1)/int64(pl.boxX), (h+int64(pl.boxY)-1)/int64(pl.boxY)
+		decoded = dw*dh*4 + w*12 // the shrunk image, two rows and a row of sums
+	default:
+		dw, dh = w, h
+		decoded = w * h * 4 // NRGBA; 16-bit PNGs and TIFFs take twice that
 	}
 	work := decoded * 2 // the NRGBA conversion and one intermediate
 	if pl.resizeWidth > 0 {
-		work = decoded + int64(pl.resizeWidth)*int64(pl.resizeHeight)*4*2 + dw*int64(pl.resizeHeight)*4
+		rw, rh := int64(pl.resizeWidth), int64(pl.resizeHeight)
+		// resize box-shrinks first when the image is still over twice the target.
+		if kx, ky := dw/(2*rw), dh/(2*rh); kx >= 2 || ky >= 2 {
+			dw, dh = (dw+max(kx, 1)-1)/max(kx, 1), (dh+max(ky, 1)-1)/max(ky, 1)
+			work = dw * dh * 4
+		} else {
+			work = 0
+		}
+		work += rw*dh*4 + rw*rh*4 // imaging.Resize: the horizontal pass, then the result
 	}
 	out := int64(pl.OutWidth) * int64(pl.OutHeight) * 4 * 2
-	return int64(srcBytes) + decoded + work + out
+	const fixed = 512 << 10 // inflate window and tables, encoder state
+	return int64(srcBytes) + decoded + work + out + fixed
 }
 
 // Run executes a plan made by Plan. It checks ctx between phases; a job
@@ -362,7 +390,7 @@ func (p *Pipeline) transform(img image.Image, pl Plan) image.Image {
 	if pl.resizeWidth > 0 {
 		b := img.Bounds()
 		if b.Dx() != pl.resizeWidth || b.Dy() != pl.resizeHeight {
-			img = resize(img, pl.resizeWidth, pl.resizeHeight)
+			img = resize(img, pl.resizeWidth, pl.resizeHeight, p.procs)
 		}
 		if o.Fit == FitCover && pl.resizeWidth > 0 && (pl.resizeWidth != o.Width || pl.resizeHeight != o.Height) && o.Width > 0 && o.Height > 0 {
 			img = imaging.CropAnchor(img, o.Width, o.Height, anchor(o.Gravity))

@@ -3,7 +3,6 @@ package imaging
 import (
 	"image"
 	"image/color"
-	"runtime"
 	"sync"
 
 	"github.com/disintegration/imaging"
@@ -17,13 +16,14 @@ const maxBoxFactor = 250
 // averages kx×ky boxes of source pixels, read straight from the decoder's
 // type (YCbCr, NRGBA, RGBA or Gray), so the Lanczos step starts from between
 // two and three times the target size; libvips resizes the same way (shrink,
-// then reduce). Below a factor of two per axis it is imaging.Resize.
-func resize(img image.Image, w, h int) image.Image {
+// then reduce). Below a factor of two per axis it is imaging.Resize. The box
+// step uses up to procs goroutines.
+func resize(img image.Image, w, h, procs int) image.Image {
 	b := img.Bounds()
 	kx := min(b.Dx()/(2*w), maxBoxFactor)
 	ky := min(b.Dy()/(2*h), maxBoxFactor)
 	if kx >= 2 || ky >= 2 {
-		if s := boxShrink(img, max(kx, 1), max(ky, 1), runtime.GOMAXPROCS(0)); s != nil {
+		if s := boxShrink(img, max(kx, 1), max(ky, 1), procs); s != nil {
 			img = s
 		}
 	}
