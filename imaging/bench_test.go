@@ -260,8 +260,9 @@ func peakHeap(fn func()) int64 {
 	return peak.Load()
 }
 
-// BenchmarkResize compares ways to resize a decoded image to 300 px wide:
-// imaging.Resize on the decoder's type, on an NRGBA copy, and with each filter.
+// BenchmarkResize compares ways to resize a decoded 1920×1280 image to 300
+// px wide: imaging.Resize on the decoder's type and on an NRGBA copy with
+// each filter, and resize (box shrink, then Lanczos) single-threaded.
 func BenchmarkResize(b *testing.B) {
 	src := encodeAs(b, newPhoto(1920, 1280), FormatJPEG)
 	ycc, err := jpeg.Decode(bytes.NewReader(src))
@@ -283,6 +284,17 @@ func BenchmarkResize(b *testing.B) {
 		b.Run("imaging-nrgba-"+f.name, func(b *testing.B) {
 			for b.Loop() {
 				imaging.Resize(nrgba, 300, 0, f.f)
+			}
+			reportMS(b, 0)
+		})
+	}
+	for _, in := range []struct {
+		name string
+		img  image.Image
+	}{{"ycbcr", ycc}, {"nrgba", nrgba}} {
+		b.Run("box+lanczos-"+in.name, func(b *testing.B) {
+			for b.Loop() {
+				resize(in.img, 300, 200, 1)
 			}
 			reportMS(b, 0)
 		})
@@ -354,4 +366,41 @@ func BenchmarkConcurrent(b *testing.B) {
 			b.ReportMetric(float64(b.N*len(ins))/time.Since(start).Seconds(), "req/s")
 		})
 	}
+}
+
+// TestPipeline_50MPNoFullBuffer checks that a 50-megapixel JPEG made into a
+// 300 px thumbnail never holds a full-resolution image: the peak live heap
+// of the job stays far below even the 75 MB of its YCbCr planes.
+func TestPipeline_50MPNoFullBuffer(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("encodes a 50 MP JPEG; skipped with -short and -race")
+	}
+	m := image.NewYCbCr(image.Rect(0, 0, 8660, 5774), image.YCbCrSubsampleRatio420)
+	for i := range m.Y {
+		m.Y[i] = uint8(i*7 + i/8660)
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, m, &jpeg.Options{Quality: 75}); err != nil {
+		t.Fatal(err)
+	}
+	m = nil
+	src := buf.Bytes()
+	p := NewPipeline(Limits{}, inline{}, nil)
+	opt, err := ParseOptions(map[string][]string{OptWidth: {"300"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res Result
+	peak := peakHeap(func() { res, err = p.Process(context.Background(), src, opt) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Width != 300 {
+		t.Errorf("width = %d, want 300", res.Width)
+	}
+	const limit = 20 << 20 // a full NRGBA buffer would be 200 MB, the YCbCr planes 75 MB
+	if peak > limit {
+		t.Errorf("peak live heap %d MB, want under %d MB", peak>>20, limit>>20)
+	}
+	t.Logf("50 MP JPEG (%d MB) -> 300 px: peak live heap %.1f MB", len(src)>>20, float64(peak)/(1<<20))
 }
