@@ -51,8 +51,9 @@ fi
 # Every target must exist: a renamed target would otherwise be skipped silently.
 for pt in "${selected[@]}"; do
 	pkg=${pt%%:*} target=${pt#*:}
-	if ! go test -list "^${target}\$" "$pkg" | grep -qx "$target"; then
-		echo "fuzz.sh: $pkg has no target $target" >&2
+	if ! list=$(go test -list "^${target}\$" "$pkg" 2>&1) || ! grep -qx "$target" <<<"$list"; then
+		echo "fuzz.sh: $pkg has no target $target (or does not build):" >&2
+		echo "$list" >&2
 		exit 2
 	fi
 done

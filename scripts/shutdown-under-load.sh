@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Graceful shutdown under load: SIGTERM the real binary while clients keep
+# sending, and check that
+#   - every request that reached the service before the signal completes
+#     with 200 (in-flight and queued jobs finish within -shutdown-grace);
+#   - once the listener is closed, new connections are refused cleanly
+#     (curl exit 7, "connection refused"): never a 5xx, a reset or an
+#     empty reply;
+#   - the process exits 0 within the grace.
+#
+#   scripts/shutdown-under-load.sh
+#   CLIENTS=8 LOAD_BEFORE=3 GRACE=20s scripts/shutdown-under-load.sh
+#
+# Needs go and curl.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+CLIENTS=${CLIENTS:-8}
+LOAD_BEFORE=${LOAD_BEFORE:-3} # seconds of load before SIGTERM
+LOAD_AFTER=${LOAD_AFTER:-2}   # seconds clients keep trying after it
+WORKERS=${WORKERS:-2}
+QUEUE_SIZE=${QUEUE_SIZE:-8}
+GRACE=${GRACE:-20s}
+PORT=${PORT:-18490}
+ADMIN_PORT=${ADMIN_PORT:-18491}
+
+work=$(mktemp -d)
+pid=
+clients=()
+cleanup() {
+	for p in "${clients[@]}"; do kill "$p" 2>/dev/null || true; done
+	if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+now_ms() { date +%s%3N; }
+
+echo "==> building imgsvc"
+go build -o "$work/imgsvc" ./cmd/imgsvc
+base="http://127.0.0.1:$PORT"
+"$work/imgsvc" -addr "127.0.0.1:$PORT" -admin-addr "127.0.0.1:$ADMIN_PORT" -log-level info \
+	-workers "$WORKERS" -queue-size "$QUEUE_SIZE" -shutdown-grace "$GRACE" >"$work/server.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+	curl -fsS -o /dev/null "$base/healthz" 2>/dev/null && break
+	sleep 0.1
+done
+curl -fsS -o /dev/null "$base/healthz"
+
+# A job that takes a few hundred milliseconds, so some are always in flight.
+curl -fsS -o "$work/load.jpg" -H 'Content-Type: image/png' --data-binary @testdata/hostile/seeds/rgb-16x12.png \
+	"$base/v1/process?width=1600&height=1200&fit=fill&format=jpeg&quality=90"
+url="$base/v1/process?width=1200&blur=2"
+start=$(now_ms)
+one=$(curl -sS -o /dev/null -w '%{time_total}' -H 'Content-Type: image/jpeg' --data-binary @"$work/load.jpg" "$url")
+echo "==> $CLIENTS clients in closed loops POST a 1600×1200 JPEG to /v1/process?width=1200&blur=2 (${one}s alone)"
+echo "    service: -workers $WORKERS -queue-size $QUEUE_SIZE -shutdown-grace $GRACE"
+
+stop_at=$(($(now_ms) + (LOAD_BEFORE + LOAD_AFTER) * 1000))
+for c in $(seq "$CLIENTS"); do
+	(
+		while (($(now_ms) < stop_at)); do
+			s=$(now_ms)
+			rc=0
+			code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 30 \
+				-H 'Content-Type: image/jpeg' --data-binary @"$work/load.jpg" "$url" 2>>"$work/curl.err") || rc=$?
+			echo "$s $(now_ms) $rc $code" >>"$work/client.$c"
+			# Once refused, keep probing at a gentle pace.
+			((rc == 7)) && sleep 0.05
+		done
+	) &
+	clients+=($!)
+done
+
+sleep "$LOAD_BEFORE"
+term=$(now_ms)
+kill -TERM "$pid"
+code=0
+wait "$pid" || code=$?
+exited=$(now_ms)
+pid=
+for p in "${clients[@]}"; do wait "$p" || true; done
+clients=()
+
+cat "$work"/client.* >"$work/all"
+# Classify: started before the signal, or after it.
+read -r before before_ok inflight inflight_ok after after_refused after_ok bad < <(awk -v t="$term" '
+	{ s = $1; e = $2; rc = $3; code = $4
+	  if (s < t) {
+		before++; if (rc == 0 && code == 200) before_ok++; else bad++
+		if (e > t) { inflight++; if (rc == 0 && code == 200) inflight_ok++ }
+	  } else {
+		after++
+		if (rc == 7) refused++
+		else if (rc == 0 && code == 200) ok++   # connected just before the listener closed
+		else bad++
+	  } }
+	END { print before + 0, before_ok + 0, inflight + 0, inflight_ok + 0, after + 0, refused + 0, ok + 0, bad + 0 }' "$work/all")
+
+echo
+echo "==> results"
+echo "  requests started before SIGTERM: $before, of which 200: $before_ok"
+echo "  in flight at SIGTERM (started before, answered after): $inflight, of which 200: $inflight_ok"
+echo "  requests started after SIGTERM: $after: $after_refused refused (curl exit 7), $after_ok answered 200"
+echo "  SIGTERM to exit: $((exited - term)) ms (grace $GRACE); exit status $code"
+fail=0
+if ((bad > 0)); then
+	echo "FAIL: $bad requests failed otherwise:" >&2
+	awk -v t="$term" '!($3 == 0 && $4 == 200) && !($1 >= t && $3 == 7) {print "    start " $1 - t " ms after SIGTERM: curl exit " $3 ", status " $4}' "$work/all" | head -20 >&2
+	sort -u "$work/curl.err" | head -5 >&2
+	fail=1
+fi
+((inflight > 0)) || {
+	echo "FAIL: no request was in flight at SIGTERM: the test proves nothing" >&2
+	fail=1
+}
+((after_refused > 0)) || {
+	echo "FAIL: no connection was refused after SIGTERM" >&2
+	fail=1
+}
+((code == 0)) || {
+	echo "FAIL: exit status $code" >&2
+	fail=1
+}
+grace_ms=$(awk -v g="$GRACE" 'BEGIN { if (g ~ /ms$/) print g + 0; else if (g ~ /m$/) print g * 60000; else print g * 1000 }')
+(((exited - term) <= grace_ms)) || {
+	echo "FAIL: exit took longer than the grace" >&2
+	fail=1
+}
+if ((fail)); then
+	tail -20 "$work/server.log" >&2
+	exit 1
+fi
+echo "shutdown-under-load.sh: ok"
