@@ -219,8 +219,8 @@ func checkOptionRanges(t *testing.T, o Options) {
 }
 
 // fuzzOptionSets are the option sets FuzzTransform runs an input through:
-// together they reach every decoder, the JPEG shrink-on-load path, every
-// operation and every encoder.
+// together they reach every decoder, the JPEG shrink-on-load and PNG
+// shrink-while-inflating paths, every operation and every encoder.
 func fuzzOptionSets() []map[string][]string {
 	return []map[string][]string{
 		{},
@@ -231,6 +231,7 @@ func fuzzOptionSets() []map[string][]string {
 		{"width": {"3"}, "height": {"9"}, "fit": {"contain"}, "background": {"f00a"}, "format": {"bmp"}, "gamma": {"2.2"}},
 		{"height": {"4"}, "fit": {"inside"}, "format": {"tiff"}, "rotate": {"270"}, "brightness": {"20"}, "contrast": {"-30"}},
 		{"width": {"2"}, "height": {"2"}, "fit": {"fill"}, "strip": {"false"}, "flip": {"v"}},
+		{"width": {"2"}, "format": {"png"}}, // PNG box-shrink while inflating, JPEG 1/8 decode
 	}
 }
 
