@@ -26,12 +26,18 @@ import (
 type Limits struct {
 	MaxInputPixels  int64 // width × height of the input, read from its header
 	MaxOutputPixels int64 // width × height of the output, computed before any work
+	// MaxFilterTaps bounds the work of blur and sharpen: output pixels ×
+	// kernel taps × 2 passes. The filters cannot be interrupted, so this is
+	// what keeps a job within its deadline.
+	MaxFilterTaps int64
 }
 
 // Default limits.
 const (
 	DefaultMaxInputPixels  = 100_000_000 // 100 MP: a 400 MB NRGBA buffer at most
 	DefaultMaxOutputPixels = 50_000_000
+	// DefaultMaxFilterTaps is about 5 s of blur on one busy core (~1.5–3 ns a tap).
+	DefaultMaxFilterTaps = 2_000_000_000
 )
 
 func (l Limits) withDefaults() Limits {
@@ -40,6 +46,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxOutputPixels <= 0 {
 		l.MaxOutputPixels = DefaultMaxOutputPixels
+	}
+	if l.MaxFilterTaps <= 0 {
+		l.MaxFilterTaps = DefaultMaxFilterTaps
 	}
 	return l
 }
@@ -173,6 +182,9 @@ func (p *Pipeline) Plan(src []byte, opt Options) (Plan, error) {
 			w, h, int64(w)*int64(h), p.limits.MaxOutputPixels, MaxDimension).
 			WithHint("ask for a smaller width/height, or ask the operator to raise -max-output-pixels")
 	}
+	if err := p.checkFilterWork(w, h, opt); err != nil {
+		return Plan{}, err
+	}
 	if info.Format == FormatJPEG && opt.Crop.Empty() && pl.resizeWidth > 0 {
 		pl.DecodeScale = shrinkOnLoad(cropW, cropH, pl.resizeWidth, pl.resizeHeight)
 	}
@@ -222,6 +234,32 @@ func (pl *Plan) resize(w, h int) (int, int) {
 	}
 	pl.resizeWidth, pl.resizeHeight = tw, th
 	return tw, th
+}
+
+// filterTaps is the work of a Gaussian filter of the given sigma on w×h
+// pixels, as disintegration/imaging runs it: two passes of 2⌈3σ⌉+1 taps.
+func filterTaps(w, h int, sigma float64) int64 {
+	if sigma <= 0 {
+		return 0
+	}
+	return int64(w) * int64(h) * (2*int64(math.Ceil(3*sigma)) + 1) * 2
+}
+
+// checkFilterWork refuses blur and sharpen whose work would outlast a job's
+// deadline: once started they cannot be interrupted, and the worker would
+// stay busy long after the client got its 503.
+func (p *Pipeline) checkFilterWork(w, h int, o Options) error {
+	taps := filterTaps(w, h, o.Blur) + filterTaps(w, h, o.Sharpen)
+	if taps <= p.limits.MaxFilterTaps {
+		return nil
+	}
+	field, sigma := OptBlur, o.Blur
+	if o.Sharpen > o.Blur {
+		field, sigma = OptSharpen, o.Sharpen
+	}
+	return Errorf(CodeInvalidOption, "%s sigma %g on a %d×%d output needs about %.1f billion filter taps; the limit is %.1f billion",
+		field, sigma, w, h, float64(taps)/1e9, float64(p.limits.MaxFilterTaps)/1e9).WithField(field).
+		WithHint("the cost grows with sigma × output pixels: use a smaller sigma or a smaller output (a blurred image loses nothing when downscaled first)")
 }
 
 // shrinkOnLoad picks the largest JPEG DCT scale that still leaves at least

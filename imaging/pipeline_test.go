@@ -318,3 +318,32 @@ func TestPipeline_corruptBody(t *testing.T) {
 		t.Errorf("detail %q does not name the format", e.Detail)
 	}
 }
+
+func TestPipeline_filterWork(t *testing.T) {
+	p := NewPipeline(Limits{MaxFilterTaps: 1_000_000}, inline{}, nil)
+	src := encodeAs(t, newGradient(100, 100), FormatPNG)
+	tests := []struct {
+		opt  map[string][]string
+		want Code // "" means accepted
+	}{
+		{map[string][]string{"blur": {"1"}}, ""},                                  // 10k px × 7 taps × 2
+		{map[string][]string{"blur": {"10"}}, CodeInvalidOption},                  // 10k × 61 × 2 = 1.22 M
+		{map[string][]string{"sharpen": {"10"}}, CodeInvalidOption},               // the same for sharpen
+		{map[string][]string{"blur": {"10"}, "width": {"50"}}, ""},                // 2.5k × 61 × 2 = 305 k
+		{map[string][]string{"blur": {"5"}, "sharpen": {"5"}}, CodeInvalidOption}, // 2 × 620 k
+	}
+	for _, tt := range tests {
+		opt, err := ParseOptions(tt.opt, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = p.Plan(src, opt)
+		got := Code("")
+		if err != nil {
+			got = ErrorCode(err)
+		}
+		if got != tt.want {
+			t.Errorf("%v: Plan error %v, want code %q", tt.opt, err, tt.want)
+		}
+	}
+}

@@ -29,6 +29,7 @@ type config struct {
 	MaxBodyBytes    int64
 	MaxInputPixels  int64
 	MaxOutputPixels int64
+	MaxFilterTaps   int64
 
 	ReadHeaderTimeout time.Duration
 	BodyTimeout       time.Duration
@@ -75,10 +76,11 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", handlers.DefaultMaxBodyBytes, "largest request body, in bytes (413 body_too_large)")
 	fs.Int64Var(&c.MaxInputPixels, "max-input-pixels", imaging.DefaultMaxInputPixels, "largest input image, width × height from its header (422 image_too_large)")
 	fs.Int64Var(&c.MaxOutputPixels, "max-output-pixels", imaging.DefaultMaxOutputPixels, "largest output image, width × height (422 output_too_large)")
+	fs.Int64Var(&c.MaxFilterTaps, "max-filter-taps", imaging.DefaultMaxFilterTaps, "largest blur/sharpen work, output pixels × kernel taps × 2 (400 invalid_option); keeps jobs within -job-timeout")
 
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "time to read a request's headers")
 	fs.DurationVar(&c.BodyTimeout, "body-timeout", 60*time.Second, "time to read a request's body (408 request_timeout)")
-	fs.DurationVar(&c.WriteTimeout, "write-timeout", 90*time.Second, "time from the end of the headers to the end of the response")
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", 0, "time from the end of the headers to the end of the response; 0 means body-timeout + queue-timeout + job-timeout + 10s, so every answer the service can give is written")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 120*time.Second, "how long an idle keep-alive connection stays open")
 	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", 64<<10, "largest request header block, in bytes (431)")
 
@@ -216,6 +218,10 @@ func (c config) validate() error {
 		return badFlag("max-input-pixels", "must be positive, got %d", c.MaxInputPixels)
 	case c.MaxOutputPixels <= 0:
 		return badFlag("max-output-pixels", "must be positive, got %d", c.MaxOutputPixels)
+	case c.MaxFilterTaps <= 0:
+		return badFlag("max-filter-taps", "must be positive, got %d", c.MaxFilterTaps)
+	case c.WriteTimeout < 0:
+		return badFlag("write-timeout", "must not be negative, got %s", c.WriteTimeout)
 	case c.ShutdownGrace < 0:
 		return badFlag("shutdown-grace", "must not be negative, got %s", c.ShutdownGrace)
 	case c.DrainDelay < 0:

@@ -110,7 +110,9 @@ func newApp(cfg config, getenv func(string) string, logger *slog.Logger) *app {
 		JobTimeout: cfg.JobTimeout, MemoryBudget: budget, OnQueueWait: m.observeQueueWait,
 	})
 	registerPoolMetrics(reg, a.pool)
-	pipe := imaging.NewPipeline(imaging.Limits{MaxInputPixels: cfg.MaxInputPixels, MaxOutputPixels: cfg.MaxOutputPixels}, a.pool, m.observePhase)
+	pipe := imaging.NewPipeline(imaging.Limits{
+		MaxInputPixels: cfg.MaxInputPixels, MaxOutputPixels: cfg.MaxOutputPixels, MaxFilterTaps: cfg.MaxFilterTaps,
+	}, a.pool, m.observePhase)
 	a.srv = handlers.New(m.instrument(pipe), logger, handlers.Config{
 		MaxBodyBytes: cfg.MaxBodyBytes, BodyTimeout: cfg.BodyTimeout, RetryAfter: cfg.RetryAfter, Saturation: a.pool,
 	})
@@ -164,7 +166,7 @@ func (a *app) httpServer(addr string, h http.Handler) *http.Server {
 		ReadHeaderTimeout: a.cfg.ReadHeaderTimeout,
 		// The body has its own deadline (-body-timeout), set per request.
 		ReadTimeout:    a.cfg.ReadHeaderTimeout + a.cfg.BodyTimeout,
-		WriteTimeout:   a.cfg.WriteTimeout,
+		WriteTimeout:   a.writeTimeout(),
 		IdleTimeout:    a.cfg.IdleTimeout,
 		MaxHeaderBytes: a.cfg.MaxHeaderBytes,
 		ErrorLog:       slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
@@ -217,7 +219,14 @@ func (a *app) serve(ctx context.Context) error {
 		a.log.Warn("public server did not finish in time", "err", err)
 		publicSrv.Close()
 	}
-	a.pool.Close()
+	// Jobs still running when the grace is over are abandoned with the process.
+	closed := make(chan struct{})
+	go func() { a.pool.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-sctx.Done():
+		a.log.Warn("jobs still running at the end of the shutdown grace", "busy", a.pool.Stats().Busy)
+	}
 	if adminSrv != nil {
 		if err := adminSrv.Shutdown(sctx); err != nil {
 			adminSrv.Close()
@@ -225,6 +234,16 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	a.log.Info("stopped")
 	return runErr
+}
+
+// writeTimeout is -write-timeout, or by default long enough for the slowest
+// answer the service can give: a body read to its deadline, a full queue
+// wait and a job run to its deadline.
+func (a *app) writeTimeout() time.Duration {
+	if a.cfg.WriteTimeout > 0 {
+		return a.cfg.WriteTimeout
+	}
+	return a.cfg.BodyTimeout + a.cfg.QueueTimeout + a.cfg.JobTimeout + 10*time.Second
 }
 
 func serveOn(s *http.Server, ln net.Listener) error {
