@@ -7,13 +7,11 @@ import (
 	"image"
 	"image/png"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -25,49 +23,21 @@ const (
 	accessApp  = "https://app.example.com"
 )
 
-// accessLog collects run's output; it is written from run's goroutines.
-type accessLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *accessLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *accessLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // accessInstance is run started in a goroutine on free loopback ports.
 type accessInstance struct {
 	base, admin string // http://host:port
 	cancel      context.CancelFunc
 	done        chan error
-	out         *accessLog
-}
-
-func accessFreeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	out         *syncBuffer
 }
 
 // accessStart runs run with args and env until /healthz answers 200; the
 // cleanup cancels it and expects run to return nil.
 func accessStart(t *testing.T, env map[string]string, args ...string) *accessInstance {
 	t.Helper()
-	addr, admin := accessFreeAddr(t), accessFreeAddr(t)
+	addr, admin := freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &accessInstance{base: "http://" + addr, admin: "http://" + admin, cancel: cancel, done: make(chan error, 1), out: &accessLog{}}
+	s := &accessInstance{base: "http://" + addr, admin: "http://" + admin, cancel: cancel, done: make(chan error, 1), out: &syncBuffer{}}
 	getenv := func(k string) string {
 		if k == "GOMEMLIMIT" {
 			return "off" // leave this process's memory limit alone

@@ -184,42 +184,12 @@ func e2eNoise(n int) []byte {
 
 // ---- the binary and its instances ----------------------------------------
 
-// e2eFreePort returns a loopback address that was free a moment ago.
-func e2eFreePort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
-// e2eLog collects a process's output for failure messages.
-type e2eLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *e2eLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *e2eLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type e2eServer struct {
 	name  string
 	base  string // http://127.0.0.1:port
 	admin string
 	cmd   *exec.Cmd
-	log   *e2eLog
+	log   *syncBuffer
 	done  chan struct{}
 }
 
@@ -229,8 +199,8 @@ func e2eStart(t *testing.T, bin, name string, flags ...string) *e2eServer {
 	t.Helper()
 	var lastErr string
 	for attempt := 0; attempt < 3; attempt++ {
-		addr, admin := e2eFreePort(t), e2eFreePort(t)
-		s := &e2eServer{name: name, base: "http://" + addr, admin: "http://" + admin, log: &e2eLog{}, done: make(chan struct{})}
+		addr, admin := freeAddr(t), freeAddr(t)
+		s := &e2eServer{name: name, base: "http://" + addr, admin: "http://" + admin, log: &syncBuffer{}, done: make(chan struct{})}
 		s.cmd = exec.Command(bin, append([]string{"-addr", addr, "-admin-addr", admin, "-log-level", "warn"}, flags...)...)
 		s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 		s.cmd.Env = append(os.Environ(), "GOMEMLIMIT=off")
@@ -284,16 +254,6 @@ func (s *e2eServer) stop(t *testing.T) {
 	if t.Failed() {
 		t.Logf("log of instance %s:\n%s", s.name, s.log.String())
 	}
-}
-
-// e2eBinary builds ./cmd/imgsvc into dir.
-func e2eBinary(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "imgsvc")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // ---- responses and the problem contract ----------------------------------
@@ -531,7 +491,7 @@ func TestE2E(t *testing.T) {
 		t.Skip("end-to-end test skipped in -short mode")
 	}
 	e2eRequireTools(t)
-	bin := e2eBinary(t, t.TempDir())
+	bin := buildBinary(t, t.TempDir())
 	imgs := t.TempDir()
 	e2eWriteImages(t, imgs)
 	f := func(name string) string { return filepath.Join(imgs, name) }

@@ -23,7 +23,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -55,39 +54,19 @@ type hostileInstance struct {
 	base, addr string
 	cmd        *exec.Cmd
 	done       chan struct{}
-	log        *hostileLog
+	log        *syncBuffer
 	peakRSS    atomic.Int64
 	stopWatch  chan struct{}
-}
-
-type hostileLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *hostileLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *hostileLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // hostileStart builds the binary into a temporary directory and starts it on
 // free loopback ports.
 func hostileStart(t *testing.T) *hostileInstance {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "imgsvc")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t, t.TempDir())
 	for attempt := 0; attempt < 3; attempt++ {
-		addr, admin := hostileFreePort(t), hostileFreePort(t)
-		s := &hostileInstance{base: "http://" + addr, addr: addr, done: make(chan struct{}), log: &hostileLog{}, stopWatch: make(chan struct{})}
+		addr, admin := freeAddr(t), freeAddr(t)
+		s := &hostileInstance{base: "http://" + addr, addr: addr, done: make(chan struct{}), log: &syncBuffer{}, stopWatch: make(chan struct{})}
 		s.cmd = exec.Command(bin, "-addr", addr, "-admin-addr", admin, "-log-level", "warn",
 			"-workers", "2", "-queue-size", "8", "-queue-timeout", "2s", "-job-timeout", "5s",
 			"-memory-budget", strconv.Itoa(hostileMemBudget),
@@ -115,16 +94,6 @@ func hostileStart(t *testing.T) *hostileInstance {
 	}
 	t.Fatal("no free port after 3 attempts")
 	return nil
-}
-
-func hostileFreePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func (s *hostileInstance) healthy(limit time.Duration) bool {

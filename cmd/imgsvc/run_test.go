@@ -18,14 +18,14 @@ type runInstance struct {
 	addr, admin string // host:port
 	cancel      context.CancelFunc
 	done        chan error
-	out         *e2eLog
+	out         *syncBuffer
 }
 
 // startRun starts run with the listen addresses and extra args, and waits
 // until /healthz answers on the public port.
 func startRun(t *testing.T, env map[string]string, args ...string) *runInstance {
 	t.Helper()
-	r := &runInstance{addr: e2eFreePort(t), admin: e2eFreePort(t), done: make(chan error, 1), out: &e2eLog{}}
+	r := &runInstance{addr: freeAddr(t), admin: freeAddr(t), done: make(chan error, 1), out: &syncBuffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	all := append([]string{"-addr", r.addr, "-admin-addr", r.admin}, args...)
@@ -125,8 +125,8 @@ func TestRun(t *testing.T) {
 
 func TestRun_envConfig(t *testing.T) {
 	// The listen addresses come from the environment only.
-	addr, admin := e2eFreePort(t), e2eFreePort(t)
-	r := &runInstance{addr: addr, admin: admin, done: make(chan error, 1), out: &e2eLog{}}
+	addr, admin := freeAddr(t), freeAddr(t)
+	r := &runInstance{addr: addr, admin: admin, done: make(chan error, 1), out: &syncBuffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	env := map[string]string{"IMGSVC_ADDR": addr, "IMGSVC_ADMIN_ADDR": admin, "IMGSVC_LOG_FORMAT": "text", "GOMEMLIMIT": "off"}
@@ -300,11 +300,11 @@ func TestRun_subcommandsAndErrors(t *testing.T) {
 		var out bytes.Buffer
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		err := run(ctx, []string{"-addr", r.addr, "-admin-addr", e2eFreePort(t)}, noEnv, &out, &out)
+		err := run(ctx, []string{"-addr", r.addr, "-admin-addr", freeAddr(t)}, noEnv, &out, &out)
 		if err == nil || !strings.Contains(err.Error(), "-addr") || !strings.Contains(err.Error(), r.addr) {
 			t.Errorf("run on a busy -addr = %v, want an error naming -addr and %s", err, r.addr)
 		}
-		err = run(ctx, []string{"-addr", e2eFreePort(t), "-admin-addr", r.admin}, noEnv, &out, &out)
+		err = run(ctx, []string{"-addr", freeAddr(t), "-admin-addr", r.admin}, noEnv, &out, &out)
 		if err == nil || !strings.Contains(err.Error(), "-admin-addr") {
 			t.Errorf("run on a busy -admin-addr = %v, want an error naming -admin-addr", err)
 		}
