@@ -21,7 +21,7 @@ import (
 func fuzzSeeds(f *testing.F) [][]byte {
 	f.Helper()
 	var out [][]byte
-	for _, pat := range []string{"../testdata/hostile/seeds/*", "internal/jpegscale/testdata/*-37x23.jpg"} {
+	for _, pat := range []string{"testdata/*.*", "../testdata/hostile/seeds/*", "internal/jpegscale/testdata/*-37x23.jpg"} {
 		names, err := filepath.Glob(pat)
 		if err != nil {
 			f.Fatal(err)
