@@ -126,7 +126,8 @@ func newApp(cfg config, getenv func(string) string, logger *slog.Logger) *app {
 	a.public.Pre(sanitizeRequestID)
 	a.public.Use(handlers.SecureHeadersWithConfig(secure)) // first: on every answer, errors included
 	// Metrics outside the logger: its duration covers the log line too.
-	a.public.Use(middleware.RequestID(), handlers.Metrics(reg), a.requestLogger(), handlers.TrackRequest)
+	// Recover inside them: a panic becomes a logged, counted 500 internal.
+	a.public.Use(middleware.RequestID(), handlers.Metrics(reg), a.requestLogger(), handlers.TrackRequest, a.recoverer())
 	// CORS before keys: preflights carry no key, and a 401 must be readable by the page.
 	if len(origins) > 0 {
 		a.public.Use(handlers.CORSWithConfig(handlers.CORSConfig{AllowOrigins: origins, KeyHeader: cfg.APIKeyHeader}))
@@ -145,11 +146,23 @@ func newApp(cfg config, getenv func(string) string, logger *slog.Logger) *app {
 	if cfg.AdminAddr != "" {
 		a.admin = newEcho()
 		a.admin.HTTPErrorHandler = a.srv.HTTPErrorHandler
-		a.admin.Use(handlers.SecureHeaders(), middleware.RequestID(), middleware.Recover())
+		a.admin.Use(handlers.SecureHeaders(), middleware.RequestID(), a.recoverer())
 		a.srv.RegisterHealth(a.admin)
 		a.admin.GET("/metrics", metricsHandler(reg))
 	}
 	return a
+}
+
+// recoverer turns a panic into an error for the error handler (500
+// internal, nothing leaked) and logs it, with its stack, as JSON.
+func (a *app) recoverer() echo.MiddlewareFunc {
+	return middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			a.log.Error("panic", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+				"err", err.Error(), "stack", string(stack))
+			return err
+		},
+	})
 }
 
 func newEcho() *echo.Echo {

@@ -7,10 +7,14 @@ import (
 	"flag"
 	"image"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/labstack/echo/v4"
 )
 
 // runInstance is run started in a goroutine on free loopback ports.
@@ -309,4 +313,34 @@ func TestRun_subcommandsAndErrors(t *testing.T) {
 			t.Errorf("run on a busy -admin-addr = %v, want an error naming -admin-addr", err)
 		}
 	})
+}
+
+// TestApp_panicIsInternalError: a panic in a handler is a 500 internal
+// problem that leaks nothing, and the service goes on serving.
+func TestApp_panicIsInternalError(t *testing.T) {
+	cfg, err := parseConfig(nil, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	a := newApp(cfg, func(string) string { return "" }, slog.New(slog.NewJSONHandler(&logs, nil)))
+	defer a.pool.Close()
+	a.public.GET("/test-panic", func(echo.Context) error { panic("secret internals") })
+
+	rec := httptest.NewRecorder()
+	a.public.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/test-panic", nil))
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), `"code":"internal"`) {
+		t.Fatalf("panic answered %d %s, want 500 internal", rec.Code, rec.Body)
+	}
+	if strings.Contains(rec.Body.String(), "secret") {
+		t.Errorf("the answer leaks the panic value: %s", rec.Body)
+	}
+	if !strings.Contains(logs.String(), "secret internals") {
+		t.Errorf("the panic is not in the logs:\n%s", logs.String())
+	}
+	rec = httptest.NewRecorder()
+	a.public.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+	if rec.Code != http.StatusOK {
+		t.Errorf("/healthz after the panic = %d", rec.Code)
+	}
 }
