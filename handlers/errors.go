@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -231,6 +232,7 @@ func (s *Server) HTTPErrorHandler(err error, c echo.Context) {
 		h.Set("Retry-After", strconv.Itoa(s.retryAfterSeconds()))
 	}
 	h.Set(echo.HeaderCacheControl, "no-store")
+	drainBody(c.Request(), maxDrainBytes)
 	if c.Request().Method == http.MethodHead {
 		c.Response().Header().Set(echo.HeaderContentType, MIMEProblemJSON)
 		_ = c.NoContent(status)
@@ -241,6 +243,22 @@ func (s *Server) HTTPErrorHandler(err error, c echo.Context) {
 		body = []byte(fmt.Sprintf(`{"status":%d,"code":%q}`, status, ie.Code))
 	}
 	_ = c.Blob(status, MIMEProblemJSON, append(body, '\n'))
+}
+
+// maxDrainBytes is how much of an unread body an error answer reads first.
+const maxDrainBytes = 1 << 20
+
+// drainBody reads what is left of a small request body before an error is
+// answered. Refused before its body was read (a Content-Encoding, a bad
+// Content-Type), a client may still be sending when the connection closes,
+// and the kernel then resets it: the client sees "connection reset" instead
+// of the answer. Larger bodies are not read (that is the point of refusing
+// them); their clients should send Expect: 100-continue.
+func drainBody(r *http.Request, max int64) {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength > max {
+		return
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, max))
 }
 
 func (s *Server) retryAfterSeconds() int {

@@ -412,3 +412,25 @@ func TestServer_smallJPEGBase64IsNotAPath(t *testing.T) {
 		t.Fatalf("small JPEG as JSON = %d %s, want 200", rec.Code, rec.Body)
 	}
 }
+
+// TestServer_errorDrainsSmallBody: an answer given before the body was read
+// reads the rest of a small body first, so the client, still sending, is
+// not reset before it sees the answer; a large one is left alone.
+func TestServer_errorDrainsSmallBody(t *testing.T) {
+	for _, tt := range []struct {
+		size      int
+		wantDrain bool
+	}{{64 << 10, true}, {2 << 20, false}} {
+		body := bytes.NewReader(make([]byte, tt.size))
+		req := httptest.NewRequest(http.MethodPost, "/v1/process", body)
+		req.Header.Set("Content-Type", "image/png")
+		req.Header.Set("Content-Encoding", "gzip")
+		rec := serve(t, New(nil, nil, Config{}), req)
+		if rec.Code != http.StatusUnsupportedMediaType {
+			t.Fatalf("status %d, want 415", rec.Code)
+		}
+		if drained := body.Len() == 0; drained != tt.wantDrain {
+			t.Errorf("%d-byte body: drained = %v, want %v", tt.size, drained, tt.wantDrain)
+		}
+	}
+}
