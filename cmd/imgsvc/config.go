@@ -71,7 +71,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.IntVar(&c.QueueSize, "queue-size", 0, "jobs that may wait for a worker; 0 means 4 per worker; past it requests get 503 overloaded at once")
 	fs.DurationVar(&c.QueueTimeout, "queue-timeout", 10*time.Second, "longest wait for a worker before 503 overloaded")
 	fs.DurationVar(&c.JobTimeout, "job-timeout", 30*time.Second, "deadline of one job once it runs, before 503 processing_timeout")
-	fs.Int64Var(&c.MemoryBudget, "memory-budget", 0, "estimated bytes all jobs in flight may use; 0 means 60% of the container memory limit, or 1.5 GiB without one; -1 disables memory admission")
+	fs.Int64Var(&c.MemoryBudget, "memory-budget", 0, "estimated bytes all jobs in flight may use; 0 means 60% of the Go memory limit (GOMEMLIMIT, by default 90% of the container's), or 1.5 GiB without one; -1 disables memory admission")
 
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", handlers.DefaultMaxBodyBytes, "largest request body, in bytes (413 body_too_large)")
 	fs.Int64Var(&c.MaxInputPixels, "max-input-pixels", imaging.DefaultMaxInputPixels, "largest input image, width × height from its header (422 image_too_large)")
