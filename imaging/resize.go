@@ -47,24 +47,7 @@ func boxShrink(img image.Image, kx, ky, procs int) *image.NRGBA {
 		row = func(dst []uint8, acc []uint32, y0, y1 int) {
 			clear(acc)
 			for y := y0; y < y1; y++ {
-				src := m.Pix[y*m.Stride : y*m.Stride+sw*4]
-				for ox := range ow {
-					a := acc[ox*4 : ox*4+4 : ox*4+4]
-					s := src[ox*kx*4 : min((ox+1)*kx, sw)*4]
-					var r, g, bl, al uint32
-					for i := 0; i+3 < len(s); i += 4 {
-						p := s[i : i+4 : i+4]
-						pa := uint32(p[3])
-						r += uint32(p[0]) * pa
-						g += uint32(p[1]) * pa
-						bl += uint32(p[2]) * pa
-						al += pa
-					}
-					a[0] += r
-					a[1] += g
-					a[2] += bl
-					a[3] += al
-				}
+				accumulateNRGBA(acc, m.Pix[y*m.Stride:y*m.Stride+sw*4], kx)
 			}
 			putPremultiplied(dst, acc, ow, kx, sw, y1-y0, 1)
 		}
