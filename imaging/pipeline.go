@@ -12,7 +12,6 @@ import (
 	"image/png"
 	"math"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/disintegration/imaging"
@@ -647,9 +646,4 @@ func setTIFFOrientation(t []byte, v uint16) {
 			return
 		}
 	}
-}
-
-// FormatList is the human-readable list of readable formats.
-func FormatList() string {
-	return strings.Join([]string{"JPEG", "PNG", "GIF", "WebP", "BMP", "TIFF"}, ", ")
 }

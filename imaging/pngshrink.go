@@ -5,10 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/klauspost/compress/flate"
 	"hash/crc32"
 	"image"
 	"io"
+
+	"github.com/klauspost/compress/flate"
 )
 
 // errPNGKind is returned by decodePNGShrunk for PNGs it leaves to image/png.
