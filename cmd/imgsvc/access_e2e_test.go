@@ -371,16 +371,7 @@ func TestParseConfig_access(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var out bytes.Buffer
-			_, err := parseConfig(tt.args, cfgEnv(tt.env), &out)
-			if err == nil {
-				t.Fatalf("parseConfig(%q, %v) = nil error, want one containing %q", tt.args, tt.env, tt.wantIn)
-			}
-			for _, s := range tt.wantIn {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("error %q does not contain %q", err, s)
-				}
-			}
+			err := configError(t, tt.args, tt.env, tt.wantIn)
 			for _, secret := range []string{"short-secret", "secret with", accessKey1, accessKey2} {
 				if strings.Contains(err.Error(), secret) {
 					t.Errorf("error %q quotes a key", err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -167,19 +168,24 @@ func TestParseConfig_errors(t *testing.T) {
 		{name: "env bad log format", env: map[string]string{"IMGSVC_LOG_FORMAT": "xml"}, wantIn: []string{"IMGSVC_LOG_FORMAT", "xml"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var out bytes.Buffer
-			_, err := parseConfig(tt.args, cfgEnv(tt.env), &out)
-			if err == nil {
-				t.Fatalf("parseConfig(%q, %v) returned nil error, want one containing %q", tt.args, tt.env, tt.wantIn)
-			}
-			for _, s := range tt.wantIn {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("parseConfig(%q, %v) error = %q, want it to contain %q", tt.args, tt.env, err, s)
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { configError(t, tt.args, tt.env, tt.wantIn) })
 	}
+}
+
+// configError parses args with env, expects an error that contains each of
+// wantIn, and returns it for further checks.
+func configError(t *testing.T, args []string, env map[string]string, wantIn []string) error {
+	t.Helper()
+	_, err := parseConfig(args, cfgEnv(env), io.Discard)
+	if err == nil {
+		t.Fatalf("parseConfig(%q, %v) returned nil error, want one containing %q", args, env, wantIn)
+	}
+	for _, s := range wantIn {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("parseConfig(%q, %v) error = %q, want it to contain %q", args, env, err, s)
+		}
+	}
+	return err
 }
 
 func TestParseConfig_help(t *testing.T) {

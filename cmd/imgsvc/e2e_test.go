@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/gif"
 	"image/jpeg"
 	"image/png"
 	"io"
@@ -116,26 +115,6 @@ func e2eWithOrientation(jpg []byte, o uint16) []byte {
 	return append(out, jpg[2:]...)
 }
 
-// e2eAnimatedGIF is a two-frame GIF.
-func e2eAnimatedGIF(t testing.TB) []byte {
-	t.Helper()
-	pal := color.Palette{color.Black, color.White, e2eRed}
-	a := &gif.GIF{LoopCount: 0}
-	for i := range 2 {
-		fr := image.NewPaletted(image.Rect(0, 0, 30, 20), pal)
-		for p := range fr.Pix {
-			fr.Pix[p] = uint8((p + i) % 3)
-		}
-		a.Image = append(a.Image, fr)
-		a.Delay = append(a.Delay, 10)
-	}
-	var b bytes.Buffer
-	if err := gif.EncodeAll(&b, a); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
 // e2eWriteImages writes every input the e2e cases use into dir.
 func e2eWriteImages(t testing.TB, dir string) {
 	t.Helper()
@@ -148,7 +127,7 @@ func e2eWriteImages(t testing.TB, dir string) {
 		"photo.jpg":     photoJPG,
 		"photo.png":     e2eEncodePNG(t, e2eQuadrants(64, 48)),
 		"alpha.png":     e2eEncodePNG(t, alpha),
-		"anim.gif":      e2eAnimatedGIF(t),
+		"anim.gif":      animatedGIF(t, 30, 20, 2),
 		"exif6.jpg":     e2eWithOrientation(e2eEncodeJPEG(t, e2eQuadrants(64, 48), 90), 6),
 		"big.jpg":       e2eEncodeJPEG(t, e2eGradient(1000, 1000), 80),
 		"mid.png":       e2eEncodePNG(t, e2eGradient(400, 400)),

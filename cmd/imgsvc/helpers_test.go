@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"image"
+	"image/color"
+	"image/gif"
 	"net"
 	"os/exec"
 	"path/filepath"
@@ -47,4 +50,24 @@ func buildBinary(t testing.TB, dir string) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// animatedGIF is a w×h GIF of n frames in black, white and red.
+func animatedGIF(t testing.TB, w, h, n int) []byte {
+	t.Helper()
+	pal := color.Palette{color.Black, color.White, color.NRGBA{255, 0, 0, 255}}
+	a := &gif.GIF{}
+	for i := range n {
+		fr := image.NewPaletted(image.Rect(0, 0, w, h), pal)
+		for p := range fr.Pix {
+			fr.Pix[p] = uint8((p + i) % 3)
+		}
+		a.Image = append(a.Image, fr)
+		a.Delay = append(a.Delay, 10)
+	}
+	var b bytes.Buffer
+	if err := gif.EncodeAll(&b, a); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }

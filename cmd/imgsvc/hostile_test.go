@@ -11,8 +11,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"image"
-	"image/color"
-	"image/gif"
 	"image/png"
 	"io"
 	"mime/multipart"
@@ -266,24 +264,6 @@ func hostileWebPHeader(w, h uint32) []byte {
 	return append(out, body...)
 }
 
-// hostileManyFrameGIF is a 1×1 GIF with n frames.
-func hostileManyFrameGIF(t *testing.T, n int) []byte {
-	t.Helper()
-	pal := color.Palette{color.Black, color.White}
-	g := &gif.GIF{}
-	for i := range n {
-		fr := image.NewPaletted(image.Rect(0, 0, 1, 1), pal)
-		fr.Pix[0] = uint8(i % 2)
-		g.Image = append(g.Image, fr)
-		g.Delay = append(g.Delay, 0)
-	}
-	var b bytes.Buffer
-	if err := gif.EncodeAll(&b, g); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
 // hostileBigPNG is a w×h black PNG: a few KB that decode to w×h×4 bytes.
 func hostileBigPNG(t *testing.T, w, h int) []byte {
 	t.Helper()
@@ -460,7 +440,7 @@ func hostileCases(t *testing.T) []hostileCase {
 	bmpSeed, tiffSeed, webpSeed := hostileSeed(t, "rgb-16x12.bmp"), hostileSeed(t, "rgb-16x12.tiff"), hostileSeed(t, "lossy.webp")
 	half := func(b []byte) []byte { return b[:len(b)/2] }
 	b64 := base64.StdEncoding.EncodeToString(pngSeed)
-	manyFrames := hostileManyFrameGIF(t, 3000)
+	manyFrames := animatedGIF(t, 1, 1, 3000)
 	bomb := hostileGzip(t, 64<<20, false)
 
 	manyParts, manyPartsCT := hostileMultipart(t, func(w *multipart.Writer) {
