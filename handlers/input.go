@@ -249,6 +249,7 @@ func (s *Server) parseMultipart(body []byte, params map[string]string) (*input, 
 	in := &input{form: formMultipart, options: map[string][]string{}}
 	var found []string
 	imagePart := ""
+	var strayFiles []string // file parts under another name
 	for n := 0; ; n++ {
 		part, err := mr.NextPart()
 		if err == io.EOF {
@@ -301,15 +302,23 @@ func (s *Server) parseMultipart(body []byte, params map[string]string) (*input, 
 			}
 			in.metadata = meta
 		default:
+			if fn := part.FileName(); fn != "" {
+				// A file under another name is the image sent under the wrong name;
+				// say so below rather than calling it an unknown option, whatever
+				// its size. Its bytes are counted, not kept: the body is in memory
+				// already, which bounds the count.
+				size, err := io.Copy(io.Discard, part)
+				if err != nil {
+					return nil, imaging.Errorf(imaging.CodeMalformedMultipart, "the %q part cannot be read: %v", truncate(name, 40), err).WithField(name).
+						WithHint("the body may be truncated; let curl -F or requests files= build it")
+				}
+				found[len(found)-1] += fmt.Sprintf(" (file %q, %d bytes)", truncate(fn, 60), size)
+				strayFiles = append(strayFiles, name)
+				continue
+			}
 			data, err := readField(part, name)
 			if err != nil {
 				return nil, err
-			}
-			if fn := part.FileName(); fn != "" {
-				// A file under another name is the image sent under the wrong name;
-				// say so below rather than calling it an unknown option.
-				found[len(found)-1] += fmt.Sprintf(" (file %q, %d bytes)", truncate(fn, 60), len(data))
-				continue
 			}
 			in.options[name] = append(in.options[name], string(data))
 		}
@@ -318,6 +327,9 @@ func (s *Server) parseMultipart(body []byte, params map[string]string) (*input, 
 		e := imaging.Errorf(imaging.CodeMissingFilePart, "the multipart body has no part named image or file; parts found: %s", listOrNone(found)).
 			WithField("image").
 			WithHint("name the file part image: curl -F image=@photo.jpg; requests.post(url, files={\"image\": open(path, \"rb\")})")
+		if len(strayFiles) == 1 {
+			e.Hint = fmt.Sprintf("rename the part %q to image: curl -F image=@photo.jpg; requests.post(url, files={\"image\": open(path, \"rb\")})", truncate(strayFiles[0], 40))
+		}
 		return nil, e
 	}
 	return in, nil
