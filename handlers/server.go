@@ -7,9 +7,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -204,9 +208,19 @@ func (s *Server) handleInfo(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	for name := range in.options {
-		field := in.fieldName(name)
-		return imaging.Errorf(imaging.CodeUnknownOption, "/v1/info takes no options, got %q", truncate(name, 60)).WithField(field).
+	if len(in.options) > 0 {
+		// The options come in a map: sort their names, so the answer is the
+		// same each time, and name them all.
+		names := slices.Sorted(maps.Keys(in.options))
+		got := fmt.Sprintf("%q", truncate(names[0], 60))
+		if len(names) > 1 {
+			quoted := make([]string, len(names))
+			for i, name := range names {
+				quoted[i] = strconv.Quote(truncate(name, 60))
+			}
+			got = fmt.Sprintf("%d: %s", len(names), strings.Join(quoted, ", "))
+		}
+		return imaging.Errorf(imaging.CodeUnknownOption, "/v1/info takes no options, got %s", got).WithField(in.fieldName(names[0])).
 			WithHint("send options to /v1/process; /v1/info only describes the image")
 	}
 	info, err := imaging.Inspect(in.image)
