@@ -197,12 +197,7 @@ func (s *Server) toError(c echo.Context, err error) *imaging.Error {
 	return (&imaging.Error{Code: imaging.CodeInternal, Detail: "an unexpected error occurred"}).Wrap(err)
 }
 
-func truncPath(p string) string {
-	if len(p) > 100 {
-		return p[:100] + "…"
-	}
-	return p
-}
+func truncPath(p string) string { return truncate(p, 100) }
 
 // HTTPErrorHandler writes every error as application/problem+json. It is
 // installed as echo.Echo.HTTPErrorHandler.

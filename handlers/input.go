@@ -695,9 +695,19 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// truncate shortens s to at most n bytes and marks the cut with "…". It cuts
+// between characters, never inside one; bytes of s that are not UTF-8 count
+// as one character each.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n] + "…"
+	cut := 0
+	for i := range s { // i is the start of each character
+		if i > n {
+			break
+		}
+		cut = i
+	}
+	return s[:cut] + "…"
 }

@@ -7,8 +7,10 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/imgsvc/imgsvc/imaging"
 )
@@ -87,6 +89,75 @@ func TestServer_parseMultipart_strayFilePart(t *testing.T) {
 				if !strings.Contains(p.Detail, want) {
 					t.Errorf("detail %q does not contain %q", p.Detail, want)
 				}
+			}
+		})
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	tests := []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly", 7, "exactly"},
+		{"abcdef", 3, "abc…"},
+		{"aé", 2, "a…"},               // é is 2 bytes: not cut in half
+		{"ééé", 4, "éé…"},             // a boundary at n keeps the rune before it
+		{"ab€cd", 4, "ab…"},           // € is 3 bytes
+		{"a😀b", 3, "a…"},              // 4-byte rune
+		{"名前名前名前", 7, "名前…"},          // 3-byte runes
+		{"a\xffb\xffc", 3, "a\xffb…"}, // bytes that are not UTF-8 stay whole
+		{"éé", 0, "…"},
+	}
+	for _, tt := range tests {
+		got := truncate(tt.s, tt.n)
+		if got != tt.want {
+			t.Errorf("truncate(%q, %d) = %q, want %q", tt.s, tt.n, got, tt.want)
+		}
+		if utf8.ValidString(tt.s) && !utf8.ValidString(got) {
+			t.Errorf("truncate(%q, %d) = %q, which is not valid UTF-8", tt.s, tt.n, got)
+		}
+	}
+}
+
+// TestProblemDetails_cutOnRuneBoundaries: long client text with multi-byte
+// characters, quoted in a detail (by handlers or by imaging), is cut between
+// characters, never inside one.
+func TestProblemDetails_cutOnRuneBoundaries(t *testing.T) {
+	// Each é is 2 bytes; the cuts fall at 100 bytes of the path, 80 of the
+	// media type and 64 of the option value, each after an odd number of
+	// ASCII bytes, so a byte cut would split an é.
+	long := strings.Repeat("é", 150)
+	src := tinyPNG(t)
+	tests := []struct {
+		name, method, target, ct string
+		body                     []byte
+	}{
+		{"unknown route (truncPath)", http.MethodGet, "/" + url.PathEscape(long), "", nil},
+		{"Content-Type (handlers)", http.MethodPost, "/v1/process", "text/" + long, src},
+		{"option value (imaging)", http.MethodPost, "/v1/process?fit=a" + url.QueryEscape(long), "image/png", src},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(tt.method, tt.target, bytes.NewReader(tt.body))
+			if tt.ct != "" {
+				req.Header.Set("Content-Type", tt.ct)
+			}
+			rec := serve(t, New(nil, nil, Config{}), req)
+			if !utf8.Valid(rec.Body.Bytes()) {
+				t.Fatalf("the answer is not valid UTF-8: %q", rec.Body)
+			}
+			var p Problem
+			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+				t.Fatalf("body is not a problem: %v: %s", err, rec.Body)
+			}
+			if !strings.Contains(p.Detail, "é…") {
+				t.Errorf("detail %q does not end its quote of the text with a whole character and …", p.Detail)
+			}
+			if strings.ContainsRune(p.Detail, utf8.RuneError) || strings.Contains(p.Detail, `\x`) {
+				t.Errorf("detail %q holds half a character", p.Detail)
 			}
 		})
 	}
