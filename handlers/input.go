@@ -2,19 +2,14 @@ package handlers
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
-	"net"
-	"net/http"
-	"os"
 	"sort"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -43,6 +38,15 @@ type input struct {
 	metadata json.RawMessage // the client's object, verbatim; nil when absent
 	options  map[string][]string
 	jsonOpts map[string]bool // option names that came from the JSON "options" object
+	hold     *bodyHold       // the body memory the request holds
+}
+
+// release gives back the body memory the request holds; call it once its
+// image is no longer used.
+func (in *input) release() {
+	if in.hold != nil {
+		in.hold.releaseAll()
+	}
 }
 
 func (in *input) fieldName(name string) string {
@@ -61,7 +65,20 @@ func (s *Server) readInput(c echo.Context) (*input, error) {
 		return nil, imaging.Errorf(imaging.CodeUnsupportedContentType, "Content-Encoding %q is not accepted", truncate(enc, 40)).
 			WithHint("send the body uncompressed: images are already compressed, and compressed bodies could hide decompression bombs")
 	}
-	body, err := s.readBody(c)
+	hold := &bodyHold{budget: s.bodies, ctx: req.Context()}
+	in, err := s.parseInput(c, hold)
+	if err != nil {
+		hold.releaseAll()
+		return nil, err
+	}
+	hold.dropFloor()
+	in.hold = hold
+	return in, nil
+}
+
+func (s *Server) parseInput(c echo.Context, hold *bodyHold) (*input, error) {
+	req := c.Request()
+	body, err := s.readBody(c, hold)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +106,7 @@ func (s *Server) readInput(c echo.Context) (*input, error) {
 	case mt == "multipart/form-data":
 		in, err = s.parseMultipart(body, params)
 	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
-		in, err = parseJSON(body)
+		in, err = parseJSON(body, hold)
 	case mt == "application/octet-stream" || mt == "binary/octet-stream":
 		in, err = rawInput(body, "")
 	case strings.HasPrefix(mt, "image/"):
@@ -116,63 +133,6 @@ func (s *Server) readInput(c echo.Context) (*input, error) {
 		in.options[k] = append(in.options[k], vs...)
 	}
 	return in, nil
-}
-
-// readBody reads the whole body, refusing it from Content-Length before
-// reading when that already exceeds the limit, and while streaming otherwise.
-func (s *Server) readBody(c echo.Context) ([]byte, error) {
-	req := c.Request()
-	if req.ContentLength > s.cfg.MaxBodyBytes {
-		return nil, s.bodyTooLarge(req.ContentLength)
-	}
-	if s.cfg.BodyTimeout > 0 {
-		// Ignored where the writer does not support it (httptest).
-		_ = http.NewResponseController(c.Response().Writer).SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
-	}
-	r := http.MaxBytesReader(c.Response().Writer, req.Body, s.cfg.MaxBodyBytes)
-	size := 512
-	if req.ContentLength > 0 {
-		size = int(req.ContentLength) + 1 // +1 so ReadAll sees EOF without growing
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, size))
-	_, err := buf.ReadFrom(r)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		var ne net.Error
-		switch {
-		case errors.As(err, &mbe):
-			return nil, s.bodyTooLarge(-1)
-		case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-			return nil, imaging.Errorf(imaging.CodeRequestTimeout, "the body was not received within %s (got %d bytes)", s.cfg.BodyTimeout, buf.Len()).
-				WithHint("send the body faster, or ask the operator to raise -body-timeout; check the network between the client and the service")
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			return nil, imaging.Errorf(imaging.CodeRequestTimeout, "the connection closed after %d of %d bytes of the body", buf.Len(), req.ContentLength).
-				WithHint("the client stopped sending; retry")
-		}
-		return nil, imaging.Errorf(imaging.CodeRequestTimeout, "the body could not be read after %d bytes", buf.Len()).Wrap(err).
-			WithHint("the connection failed while sending; retry")
-	}
-	return buf.Bytes(), nil
-}
-
-func (s *Server) bodyTooLarge(got int64) *imaging.Error {
-	lim := s.cfg.MaxBodyBytes
-	e := imaging.Errorf(imaging.CodeBodyTooLarge, "the body is larger than the limit of %d bytes (%s)", lim, humanBytes(lim))
-	if got > 0 {
-		e.Detail = fmt.Sprintf("the body is %d bytes (%s); the limit is %d bytes (%s)", got, humanBytes(got), lim, humanBytes(lim))
-	}
-	e.Hint = "send a smaller image, or ask the operator to raise -max-body-bytes (and the body limit of any proxy in front, e.g. nginx client_max_body_size)"
-	return e
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // pathError recognises a body (or a field, when field is set) that holds a
@@ -373,7 +333,7 @@ func jsonAliases() map[string]string {
 	}
 }
 
-func parseJSON(body []byte) (*input, error) {
+func parseJSON(body []byte, hold *bodyHold) (*input, error) {
 	if !utf8.Valid(body) {
 		off := invalidUTF8Offset(body)
 		line, col := lineCol(body, off)
@@ -383,17 +343,15 @@ func parseJSON(body []byte) (*input, error) {
 	if err := checkDepth(body); err != nil {
 		return nil, err
 	}
-	var fields map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&fields); err != nil {
+	var fields map[string]jsonPeek
+	if err := json.Unmarshal(body, &fields); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) && strings.Contains(se.Error(), "after top-level value") {
+			line, col := lineCol(body, int(se.Offset)-1)
+			return nil, imaging.Errorf(imaging.CodeInvalidJSON, "unexpected data after the JSON object at line %d, column %d", line, col).
+				WithHint("send exactly one JSON object")
+		}
 		return nil, jsonError(body, err)
-	}
-	if dec.More() || dec.InputOffset() < int64(len(bytes.TrimRightFunc(body, isSpace))) {
-		off := int(dec.InputOffset())
-		line, col := lineCol(body, off)
-		return nil, imaging.Errorf(imaging.CodeInvalidJSON, "unexpected data after the JSON object at line %d, column %d", line, col).
-			WithHint("send exactly one JSON object")
 	}
 	if fields == nil {
 		return nil, imaging.Errorf(imaging.CodeInvalidJSON, "the JSON body is null; want an object").
@@ -421,39 +379,38 @@ func parseJSON(body []byte) (*input, error) {
 		return nil, e
 	}
 	in := &input{form: formJSON, options: map[string][]string{}, jsonOpts: map[string]bool{}}
-	raw, ok := fields["image_b64"]
+	peek, ok := fields["image_b64"]
 	if !ok {
 		return nil, imaging.Errorf(imaging.CodeMissingField, "the JSON body has no \"image_b64\" field").WithField("image_b64").
 			WithHint(`put the image's base64 in "image_b64"; in Python: requests.post(url, json={"image_b64": base64.b64encode(open(path, "rb").read()).decode()})`)
 	}
-	var b64 string
-	if err := json.Unmarshal(raw, &b64); err != nil {
-		return nil, imaging.Errorf(imaging.CodeInvalidFieldType, "\"image_b64\" must be a string, got %s", jsonKind(raw)).WithField("image_b64").
+	if peek.kind != '"' {
+		return nil, imaging.Errorf(imaging.CodeInvalidFieldType, "\"image_b64\" must be a string, got %s", jsonKind(peek.raw)).WithField("image_b64").
 			WithHint(`send the base64 text as a JSON string; in Python base64.b64encode(data).decode() (decode() turns bytes into str)`)
 	}
-	if strings.TrimSpace(b64) == "" {
-		return nil, imaging.Errorf(imaging.CodeEmptyBody, "\"image_b64\" is empty").WithField("image_b64").
-			WithHint("put the base64 of the image's bytes in image_b64; check that the file was read")
-	}
-	img, err := decodeBase64(b64)
-	if err != nil || imaging.Sniff(img) == "" {
-		// Only text that is not an image's base64 can be a path: a JPEG's
-		// base64 starts with "/9j/", which looks like one.
-		if perr := pathError([]byte(b64), "image_b64"); perr != nil {
-			return nil, perr
+	// A second pass decodes the base64 straight from the body into the
+	// image buffer: no copy of the string is made on the way.
+	b64 := &base64Field{hold: hold}
+	target := struct {
+		Image *base64Field `json:"image_b64"`
+	}{b64}
+	if err := json.Unmarshal(body, &target); err != nil {
+		var ie *imaging.Error
+		if errors.As(err, &ie) {
+			return nil, ie
 		}
+		return nil, jsonError(body, err)
 	}
-	if err != nil {
-		return nil, err
-	}
+	img := b64.data
 	in.image = img
+	var err error
 	if m, ok := fields["metadata"]; ok {
-		if in.metadata, err = parseMetadata(m, "metadata"); err != nil {
+		if in.metadata, err = parseMetadata(m.raw, "metadata"); err != nil {
 			return nil, err
 		}
 	}
 	if o, ok := fields["options"]; ok {
-		if err := in.parseJSONOptions(o); err != nil {
+		if err := in.parseJSONOptions(o.raw); err != nil {
 			return nil, err
 		}
 	}
@@ -606,85 +563,6 @@ func invalidUTF8Offset(b []byte) int {
 }
 
 func isSpace(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' }
-
-// decodeBase64 accepts standard or URL-safe base64, padded or not, wrapped
-// in lines or not, with or without a data: URI prefix, and reports the exact
-// offset of the first bad character.
-func decodeBase64(s string) ([]byte, error) {
-	field := "image_b64"
-	start := 0
-	if len(s) > 5 && strings.EqualFold(s[:5], "data:") {
-		comma := strings.IndexByte(s, ',')
-		if comma < 0 || comma > 256 {
-			return nil, imaging.Errorf(imaging.CodeInvalidBase64, "image_b64 starts with \"data:\" but has no comma ending the data URI header").WithField(field).
-				WithHint("use data:image/jpeg;base64,<base64>, or the bare base64")
-		}
-		if !strings.HasSuffix(strings.ToLower(s[:comma]), ";base64") {
-			return nil, imaging.Errorf(imaging.CodeInvalidBase64, "the data URI %q is not base64-encoded", truncate(s[:comma], 60)).WithField(field).
-				WithHint("use data:image/jpeg;base64,<base64>, or the bare base64")
-		}
-		start = comma + 1
-	}
-	clean := make([]byte, 0, len(s)-start)
-	std, url := -1, -1 // offsets of the first character only one alphabet has
-	pad := -1
-	for i := start; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-		case c == '+' || c == '/':
-			if std < 0 {
-				std = i
-			}
-		case c == '-' || c == '_':
-			if url < 0 {
-				url = i
-			}
-		case c == '=':
-			if pad < 0 {
-				pad = i
-			}
-			continue
-		case c == ' ' || c == '\n' || c == '\r' || c == '\t':
-			continue
-		default:
-			return nil, badBase64(fmt.Sprintf("invalid character %s at offset %d of image_b64", describeByte(s, i), i))
-		}
-		if pad >= 0 {
-			return nil, badBase64(fmt.Sprintf("padding '=' at offset %d of image_b64 is followed by more data at offset %d", pad, i))
-		}
-		clean = append(clean, c)
-	}
-	if std >= 0 && url >= 0 {
-		return nil, badBase64(fmt.Sprintf("image_b64 mixes the standard alphabet ('%c' at offset %d) with the URL-safe one ('%c' at offset %d)", s[std], std, s[url], url))
-	}
-	if len(clean)%4 == 1 {
-		return nil, badBase64(fmt.Sprintf("image_b64 has %d base64 characters, which cannot encode whole bytes: it is probably truncated", len(clean)))
-	}
-	enc := base64.RawStdEncoding
-	if url >= 0 {
-		enc = base64.RawURLEncoding
-	}
-	out := make([]byte, enc.DecodedLen(len(clean)))
-	n, err := enc.Decode(out, clean)
-	if err != nil {
-		return nil, badBase64(fmt.Sprintf("image_b64 does not decode: %v", err))
-	}
-	return out[:n], nil
-}
-
-func describeByte(s string, i int) string {
-	r, _ := utf8.DecodeRuneInString(s[i:])
-	if r == utf8.RuneError || r < 0x20 {
-		return fmt.Sprintf("byte 0x%02x", s[i])
-	}
-	return fmt.Sprintf("%q", r)
-}
-
-func badBase64(detail string) *imaging.Error {
-	return imaging.Errorf(imaging.CodeInvalidBase64, "%s", detail).WithField("image_b64").
-		WithHint("encode the raw file bytes: in Python base64.b64encode(open(path, \"rb\").read()).decode(); in a shell base64 -w0 photo.jpg")
-}
 
 func contains(list []string, s string) bool {
 	for _, x := range list {

@@ -43,6 +43,12 @@ type Config struct {
 	RetryAfter time.Duration
 	// Saturation, if set, makes /readyz fail while the queue is full.
 	Saturation Saturation
+	// MaxBodyMemory bounds the bytes of request bodies (and the buffers made
+	// from them) held across all connections at once; zero means no bound.
+	MaxBodyMemory int64
+	// BodyMemoryWait is how long a request waits for body memory before it
+	// is refused with 503 overloaded; zero means 2 s.
+	BodyMemoryWait time.Duration
 }
 
 // DefaultMaxBodyBytes is the default body limit.
@@ -53,6 +59,7 @@ type Server struct {
 	proc     Processor
 	log      *slog.Logger
 	cfg      Config
+	bodies   *bodyBudget
 	draining atomic.Bool
 }
 
@@ -67,7 +74,10 @@ func New(proc Processor, logger *slog.Logger, cfg Config) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{proc: proc, log: logger, cfg: cfg}
+	if cfg.BodyMemoryWait <= 0 {
+		cfg.BodyMemoryWait = 2 * time.Second
+	}
+	return &Server{proc: proc, log: logger, cfg: cfg, bodies: newBodyBudget(cfg.MaxBodyMemory, cfg.BodyMemoryWait)}
 }
 
 // Route is one route of the public API.
@@ -112,6 +122,9 @@ func getAndHead(e *echo.Echo, path string, h echo.HandlerFunc) {
 	e.HEAD(path, h)
 }
 
+// BodyMemoryInUse is the bytes of request bodies held now.
+func (s *Server) BodyMemoryInUse() int64 { return s.bodies.InUse() }
+
 // SetDraining marks the server as shutting down: /readyz fails from then
 // on, and every answer asks the client to close its connection.
 func (s *Server) SetDraining(v bool) { s.draining.Store(v) }
@@ -150,6 +163,7 @@ func (s *Server) handleProcess(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	defer in.release()
 	if imaging.Sniff(in.image) == "" {
 		// Say what the bytes are before judging Accept or the options.
 		return imaging.UnsupportedFormatError(in.image)
@@ -208,6 +222,7 @@ func (s *Server) handleInfo(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	defer in.release()
 	if len(in.options) > 0 {
 		// The options come in a map: sort their names, so the answer is the
 		// same each time, and name them all.
