@@ -168,13 +168,13 @@ func (p *Pool) Do(ctx context.Context, cost int64, fn func(ctx context.Context))
 	case <-deadline.C:
 		return p.jobTimeout()
 	case <-ctx.Done():
-		return clientGone(ctx.Err())
+		return clientGone(ctx.Err(), true)
 	}
 }
 
 func (p *Pool) waitError(ctx context.Context, start time.Time) error {
 	if err := ctx.Err(); err != nil {
-		return clientGone(err)
+		return clientGone(err, false)
 	}
 	return p.overloaded(fmt.Sprintf("no worker came free within the queue timeout of %s (waited %s)",
 		p.cfg.QueueTimeout, time.Since(start).Round(time.Millisecond)))
@@ -190,8 +190,14 @@ func (p *Pool) jobTimeout() *Error {
 		WithHint("ask for a smaller output or fewer operations (blur and sharpen with large sigma are slow), or send a smaller image")
 }
 
-func clientGone(err error) *Error {
-	return Errorf(CodeRequestTimeout, "the request ended before its job ran (%v)", err).Wrap(err).
+// clientGone is the error of a request whose context ended: before a worker
+// took its job, or once one had (running tells which).
+func clientGone(err error, running bool) *Error {
+	when := "before its job ran"
+	if running {
+		when = "while its job was running"
+	}
+	return Errorf(CodeRequestTimeout, "the request ended %s (%v)", when, err).Wrap(err).
 		WithHint("the client closed the connection or its deadline passed; retry with a longer client timeout")
 }
 

@@ -3,6 +3,7 @@ package imaging
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -135,6 +136,52 @@ func TestPool_Do_cancelFreesPlace(t *testing.T) {
 	if err := <-next; err != nil {
 		t.Errorf("next job: %v", err)
 	}
+}
+
+// TestPool_Do_clientGoneWhileRunning: a request that ends while its job runs
+// is request_timeout too, but its detail says the job was running, not that
+// it never ran; one that ends while queued says the job did not run.
+func TestPool_Do_clientGoneWhileRunning(t *testing.T) {
+	p := NewPool(PoolConfig{Workers: 1, QueueSize: 1, QueueTimeout: time.Minute})
+	defer p.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	started, hold := make(chan struct{}), make(chan struct{})
+	res := make(chan error, 1)
+	go func() {
+		res <- p.Do(ctx, 1, func(context.Context) {
+			close(started)
+			<-hold // still running when Do returns
+		})
+	}()
+	<-started
+	cancel()
+	err := <-res
+	close(hold)
+	var e *Error
+	if !errors.As(err, &e) || e.Code != CodeRequestTimeout {
+		t.Fatalf("Do cancelled while running = %v, want request_timeout", err)
+	}
+	if !strings.Contains(e.Detail, "while its job was running") || strings.Contains(e.Detail, "before its job ran") {
+		t.Errorf("detail = %q, want it to say the job was running", e.Detail)
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Do = %v, want it to wrap context.Canceled", err)
+	}
+
+	// Queued behind a running job, then cancelled: the job never ran.
+	release := make(chan struct{})
+	done := blockers(t, p, 1, release)
+	qctx, qcancel := context.WithCancel(context.Background())
+	queued := make(chan error, 1)
+	go func() { queued <- p.Do(qctx, 1, func(context.Context) { t.Error("a cancelled job ran") }) }()
+	waitFor(t, "the queued job", func() bool { return p.Stats().Queued == 1 })
+	qcancel()
+	err = <-queued
+	if !errors.As(err, &e) || e.Code != CodeRequestTimeout || !strings.Contains(e.Detail, "before its job ran") {
+		t.Errorf("Do cancelled while queued = %v, want request_timeout saying the job did not run", err)
+	}
+	close(release)
+	done.Wait()
 }
 
 func TestPool_Do_jobTimeout(t *testing.T) {
