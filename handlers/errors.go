@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -160,41 +161,100 @@ func (s *Server) toError(c echo.Context, err error) *imaging.Error {
 	if errors.As(err, &ie) {
 		return ie
 	}
+	var be *echo.BindingError
+	if errors.As(err, &be) {
+		// Echo's value binders: a query, path or form value that does not parse.
+		return imaging.Errorf(imaging.CodeInvalidOption, "invalid %s %q: %s", truncate(be.Field, 60), truncate(strings.Join(be.Values, ","), 64), echoMessage(be.HTTPError)).
+			WithField(be.Field).WithHint("see GET /v1/openapi.json for the type and range of each parameter")
+	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		if he.Internal != nil && errors.As(he.Internal, &ie) {
 			return ie
 		}
-		req := c.Request()
-		switch he.Code {
-		case http.StatusNotFound:
-			return imaging.Errorf(imaging.CodeNotFound, "no route for %s %s", req.Method, truncPath(req.URL.Path)).
-				WithHint("the routes are POST /v1/process, POST /v1/info, GET /v1/openapi.json, GET /v1/errors/{code}, GET /healthz, GET /readyz")
-		case http.StatusMethodNotAllowed:
-			allow := c.Response().Header().Get(echo.HeaderAllow)
-			e := imaging.Errorf(imaging.CodeMethodNotAllowed, "%s is not allowed on %s; allowed: %s", req.Method, truncPath(req.URL.Path), allow)
-			if strings.Contains(allow, http.MethodPost) {
-				return e.WithHint("send the image with POST: curl --data-binary @photo.jpg -H 'Content-Type: image/jpeg' ...")
-			}
-			return e.WithHint("use GET: curl %s", truncPath(req.URL.Path))
-		case http.StatusRequestEntityTooLarge:
-			return s.bodyTooLarge(-1)
-		case http.StatusRequestTimeout, http.StatusServiceUnavailable:
-			if he.Code == http.StatusRequestTimeout {
-				return imaging.Errorf(imaging.CodeRequestTimeout, "the request was not received in time")
-			}
-			return imaging.Errorf(imaging.CodeOverloaded, "the service is not able to take this request now").
-				WithHint("retry after the number of seconds in the Retry-After header")
-		}
-		if he.Code >= 400 && he.Code < 500 {
-			return imaging.Errorf(imaging.CodeInvalidOption, "%v", he.Message)
-		}
-		return (&imaging.Error{Code: imaging.CodeInternal, Detail: "an unexpected error occurred"}).Wrap(err)
+		return s.echoError(c, he, err)
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return imaging.Errorf(imaging.CodeRequestTimeout, "the request ended before it was served").Wrap(err)
 	}
 	return (&imaging.Error{Code: imaging.CodeInternal, Detail: "an unexpected error occurred"}).Wrap(err)
+}
+
+// echoError maps an error Echo or one of its middlewares raised to the code
+// its status has in the table. A status no code fits is an internal error,
+// logged with Echo's message: a middleware raised something the table does
+// not know, and the table needs a row for it.
+func (s *Server) echoError(c echo.Context, he *echo.HTTPError, err error) *imaging.Error {
+	req := c.Request()
+	switch he.Code {
+	case http.StatusBadRequest:
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(he.Internal, &se):
+			return imaging.Errorf(imaging.CodeInvalidJSON, "JSON syntax error at byte offset %d: %s", max(se.Offset-1, 0), strings.TrimPrefix(se.Error(), "json: ")).
+				WithHint(`check the JSON near that position; in Python let requests encode it: requests.post(url, json={...})`)
+		case errors.As(he.Internal, &te):
+			return imaging.Errorf(imaging.CodeInvalidFieldType, "the JSON field %q is a %s, want %s", truncate(te.Field, 60), te.Value, te.Type).
+				WithField(te.Field).WithHint("send the value with the type GET /v1/openapi.json gives it")
+		case he.Internal != nil:
+			// Echo's binder: a query, path or form value that does not fit its field.
+			return imaging.Errorf(imaging.CodeInvalidOption, "a request parameter does not parse: %s", echoMessage(he)).
+				WithHint("see GET /v1/openapi.json for the type and range of each parameter")
+		}
+	case http.StatusUnauthorized:
+		if c.Response().Header().Get(echo.HeaderWWWAuthenticate) == "" {
+			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="`+authRealm+`"`)
+		}
+		return imaging.Errorf(imaging.CodeUnauthorized, "the request is not authorized%s", echoReason(he)).
+			WithHint("send the key as a bearer token: curl -H 'Authorization: Bearer $KEY' ...; Python: requests.post(url, headers={\"Authorization\": f\"Bearer {key}\"}). The operator of the service issues keys")
+	case http.StatusNotFound:
+		return imaging.Errorf(imaging.CodeNotFound, "no route for %s %s", req.Method, truncPath(req.URL.Path)).
+			WithHint("the routes are POST /v1/process, POST /v1/info, GET /v1/openapi.json, GET /v1/errors/{code}, GET /healthz, GET /readyz")
+	case http.StatusMethodNotAllowed:
+		allow := c.Response().Header().Get(echo.HeaderAllow)
+		e := imaging.Errorf(imaging.CodeMethodNotAllowed, "%s is not allowed on %s; allowed: %s", req.Method, truncPath(req.URL.Path), allow)
+		if strings.Contains(allow, http.MethodPost) {
+			return e.WithHint("send the image with POST: curl --data-binary @photo.jpg -H 'Content-Type: image/jpeg' ...")
+		}
+		return e.WithHint("use GET: curl %s", truncPath(req.URL.Path))
+	case http.StatusNotAcceptable:
+		return imaging.Errorf(imaging.CodeNotAcceptable, "Accept %q allows nothing this route produces%s", truncate(req.Header.Get(echo.HeaderAccept), 120), echoReason(he)).
+			WithHint("accept image/* or application/json, or leave Accept out")
+	case http.StatusRequestTimeout:
+		return imaging.Errorf(imaging.CodeRequestTimeout, "the request was not received in time%s", echoReason(he)).
+			WithHint("send the body faster; check the network between the client and the service")
+	case http.StatusRequestEntityTooLarge:
+		return s.bodyTooLarge(-1)
+	case http.StatusUnsupportedMediaType:
+		return imaging.Errorf(imaging.CodeUnsupportedContentType, "Content-Type %q is not accepted%s", truncate(req.Header.Get(echo.HeaderContentType), 80), echoReason(he)).
+			WithHint("send image/jpeg, image/png, image/gif, image/webp, image/bmp, image/tiff, application/octet-stream, multipart/form-data or application/json")
+	case http.StatusTooManyRequests:
+		return imaging.Errorf(imaging.CodeOverloaded, "too many requests%s", echoReason(he)).
+			WithHint("retry after the number of seconds in the Retry-After header, with backoff")
+	case http.StatusServiceUnavailable:
+		return imaging.Errorf(imaging.CodeOverloaded, "the service is not able to take this request now%s", echoReason(he)).
+			WithHint("retry after the number of seconds in the Retry-After header")
+	}
+	return imaging.Errorf(imaging.CodeInternal, "Echo answered %d (%s), a status no code of the table fits", he.Code, echoMessage(he)).Wrap(err)
+}
+
+// echoMessage is the message of an Echo error, or its status text.
+func echoMessage(he *echo.HTTPError) string {
+	if he.Message == nil {
+		return http.StatusText(he.Code)
+	}
+	return truncate(fmt.Sprint(he.Message), 200)
+}
+
+// echoReason is Echo's message in parentheses, or "" when it says no more
+// than the status text.
+func echoReason(he *echo.HTTPError) string {
+	m := echoMessage(he)
+	if m == "" || m == http.StatusText(he.Code) {
+		return ""
+	}
+	return " (" + m + ")"
 }
 
 func truncPath(p string) string { return truncate(p, 100) }
