@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"image"
-	"image/png"
 	"io"
 	"net/http"
 	"os"
@@ -13,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 const (
@@ -22,97 +19,6 @@ const (
 	accessKey3 = "e2e-key-env-abcdefabcd" // from IMGSVC_API_KEYS
 	accessApp  = "https://app.example.com"
 )
-
-// accessInstance is run started in a goroutine on free loopback ports.
-type accessInstance struct {
-	base, admin string // http://host:port
-	cancel      context.CancelFunc
-	done        chan error
-	out         *syncBuffer
-}
-
-// accessStart runs run with args and env until /healthz answers 200; the
-// cleanup cancels it and expects run to return nil.
-func accessStart(t *testing.T, env map[string]string, args ...string) *accessInstance {
-	t.Helper()
-	addr, admin := freeAddr(t), freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &accessInstance{base: "http://" + addr, admin: "http://" + admin, cancel: cancel, done: make(chan error, 1), out: &syncBuffer{}}
-	getenv := func(k string) string {
-		if k == "GOMEMLIMIT" {
-			return "off" // leave this process's memory limit alone
-		}
-		return env[k]
-	}
-	all := append([]string{"-addr", addr, "-admin-addr", admin, "-shutdown-grace", "5s"}, args...)
-	go func() { s.done <- run(ctx, all, getenv, s.out, s.out) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-s.done:
-			if err != nil {
-				t.Errorf("run returned %v after cancel, want nil", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Errorf("run did not return within 20 s of cancel")
-		}
-		if t.Failed() {
-			t.Logf("output of run:\n%s", s.out.String())
-		}
-	})
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		select {
-		case err := <-s.done:
-			s.done <- err
-			t.Fatalf("run returned early: %v\n%s", err, s.out.String())
-		default:
-		}
-		if resp, err := http.Get(s.base + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s
-			}
-		}
-	}
-	t.Fatalf("/healthz did not answer 200 within 10 s\n%s", s.out.String())
-	return nil
-}
-
-type accessResp struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func accessDo(t *testing.T, method, url string, header map[string]string, body []byte) accessResp {
-	t.Helper()
-	req, err := http.NewRequest(method, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return accessResp{resp.StatusCode, resp.Header, b}
-}
-
-func accessPNG(t *testing.T) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := png.Encode(&b, image.NewNRGBA(image.Rect(0, 0, 8, 6))); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
 
 // checkSecurityHeaders checks the headers every answer carries.
 func checkSecurityHeaders(t *testing.T, what string, h http.Header, corp string) {
@@ -134,7 +40,7 @@ func checkSecurityHeaders(t *testing.T, what string, h http.Header, corp string)
 	}
 }
 
-func checkUnauthorized(t *testing.T, what string, r accessResp, challenge string) {
+func checkUnauthorized(t *testing.T, what string, r response, challenge string) {
 	t.Helper()
 	if r.status != http.StatusUnauthorized {
 		t.Fatalf("%s: status %d, want 401; body %s", what, r.status, r.body)
@@ -167,12 +73,12 @@ func TestAccess_E2E(t *testing.T) {
 	if err := os.WriteFile(keysFile, []byte("# imgsvc keys\r\n\r\n"+accessKey2+"\r\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	img := accessPNG(t)
+	img := encodeImage(t, image.NewNRGBA(image.Rect(0, 0, 8, 6)), "png")
 	imgPath := filepath.Join(dir, "photo.png")
 	if err := os.WriteFile(imgPath, img, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := accessStart(t, nil, "-api-keys", accessKey1, "-api-keys-file", keysFile, "-cors-origins", accessApp+",http://localhost:3000")
+	s := startRun(t, nil, "-api-keys", accessKey1, "-api-keys-file", keysFile, "-cors-origins", accessApp+",http://localhost:3000")
 	pngCT := map[string]string{"Content-Type": "image/png"}
 	with := func(kv ...string) map[string]string {
 		h := map[string]string{"Content-Type": "image/png"}
@@ -183,10 +89,10 @@ func TestAccess_E2E(t *testing.T) {
 	}
 
 	t.Run("keys", func(t *testing.T) {
-		checkUnauthorized(t, "no key", accessDo(t, "POST", s.base+"/v1/process", pngCT, img), `Bearer realm="imgsvc"`)
-		checkUnauthorized(t, "wrong key", accessDo(t, "POST", s.base+"/v1/info", with("Authorization", "Bearer "+accessKey1+"x"), img),
+		checkUnauthorized(t, "no key", doRequest(t, "POST", s.base+"/v1/process", pngCT, img), `Bearer realm="imgsvc"`)
+		checkUnauthorized(t, "wrong key", doRequest(t, "POST", s.base+"/v1/info", with("Authorization", "Bearer "+accessKey1+"x"), img),
 			`Bearer realm="imgsvc", error="invalid_token"`)
-		checkUnauthorized(t, "key of another instance", accessDo(t, "POST", s.base+"/process", with("X-API-Key", accessKey3), img),
+		checkUnauthorized(t, "key of another instance", doRequest(t, "POST", s.base+"/process", with("X-API-Key", accessKey3), img),
 			`Bearer realm="imgsvc", error="invalid_token"`)
 		for _, tt := range []struct {
 			name, path string
@@ -197,18 +103,18 @@ func TestAccess_E2E(t *testing.T) {
 			{"X-API-Key from the file", "/v1/process", with("X-API-Key", accessKey2), "image/png"},
 			{"bearer from the file on info", "/v1/info", with("Authorization", "Bearer "+accessKey2), "application/json"},
 		} {
-			r := accessDo(t, "POST", s.base+tt.path, tt.header, img)
+			r := doRequest(t, "POST", s.base+tt.path, tt.header, img)
 			if r.status != http.StatusOK || r.header.Get("Content-Type") != tt.wantCT {
 				t.Errorf("%s: %d %s, want 200 %s; body %.200s", tt.name, r.status, r.header.Get("Content-Type"), tt.wantCT, r.body)
 			}
 			checkSecurityHeaders(t, tt.name, r.header, "cross-origin")
 		}
 		for _, path := range []string{"/healthz", "/readyz", "/v1/openapi.json", "/v1/errors/unauthorized"} {
-			if r := accessDo(t, "GET", s.base+path, nil, nil); r.status != http.StatusOK {
+			if r := doRequest(t, "GET", s.base+path, nil, nil); r.status != http.StatusOK {
 				t.Errorf("GET %s without a key = %d, want 200 (exempt)", path, r.status)
 			}
 		}
-		r := accessDo(t, "GET", s.base+"/v1/nope", nil, nil)
+		r := doRequest(t, "GET", s.base+"/v1/nope", nil, nil)
 		if r.status != http.StatusNotFound {
 			t.Errorf("GET /v1/nope without a key = %d, want 404", r.status)
 		}
@@ -216,7 +122,7 @@ func TestAccess_E2E(t *testing.T) {
 	})
 
 	t.Run("cors", func(t *testing.T) {
-		pre := accessDo(t, "OPTIONS", s.base+"/v1/process", map[string]string{"Origin": accessApp,
+		pre := doRequest(t, "OPTIONS", s.base+"/v1/process", map[string]string{"Origin": accessApp,
 			"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"}, nil)
 		if pre.status != http.StatusNoContent || pre.header.Get("Access-Control-Allow-Origin") != accessApp ||
 			pre.header.Get("Access-Control-Allow-Methods") != "POST,GET" ||
@@ -225,16 +131,16 @@ func TestAccess_E2E(t *testing.T) {
 			t.Errorf("preflight from an allowed origin = %d %v, want 204 with the CORS headers", pre.status, pre.header)
 		}
 		checkSecurityHeaders(t, "preflight", pre.header, "cross-origin")
-		bad := accessDo(t, "OPTIONS", s.base+"/v1/process", map[string]string{"Origin": "https://evil.test", "Access-Control-Request-Method": "POST"}, nil)
+		bad := doRequest(t, "OPTIONS", s.base+"/v1/process", map[string]string{"Origin": "https://evil.test", "Access-Control-Request-Method": "POST"}, nil)
 		if got := bad.header.Get("Access-Control-Allow-Origin"); bad.status != http.StatusNoContent || got != "" {
 			t.Errorf("preflight from another origin = %d, Access-Control-Allow-Origin %q; want 204 and none", bad.status, got)
 		}
-		r := accessDo(t, "POST", s.base+"/v1/process", with("Origin", "http://localhost:3000", "Authorization", "Bearer "+accessKey1), img)
+		r := doRequest(t, "POST", s.base+"/v1/process", with("Origin", "http://localhost:3000", "Authorization", "Bearer "+accessKey1), img)
 		if r.status != http.StatusOK || r.header.Get("Access-Control-Allow-Origin") != "http://localhost:3000" ||
 			!strings.Contains(r.header.Get("Access-Control-Expose-Headers"), "X-Image-Width") {
 			t.Errorf("POST from an allowed origin = %d %v, want 200 with Access-Control-Allow-Origin and Expose-Headers", r.status, r.header)
 		}
-		r = accessDo(t, "POST", s.base+"/v1/process", with("Origin", accessApp), img)
+		r = doRequest(t, "POST", s.base+"/v1/process", with("Origin", accessApp), img)
 		if r.status != http.StatusUnauthorized || r.header.Get("Access-Control-Allow-Origin") != accessApp {
 			t.Errorf("POST without a key from an allowed origin = %d, Access-Control-Allow-Origin %q; want 401 the page can read",
 				r.status, r.header.Get("Access-Control-Allow-Origin"))
@@ -243,13 +149,13 @@ func TestAccess_E2E(t *testing.T) {
 
 	t.Run("admin", func(t *testing.T) {
 		for _, path := range []string{"/healthz", "/metrics"} {
-			r := accessDo(t, "GET", s.admin+path, nil, nil)
+			r := doRequest(t, "GET", s.admin+path, nil, nil)
 			if r.status != http.StatusOK {
 				t.Errorf("admin GET %s without a key = %d, want 200", path, r.status)
 			}
 			checkSecurityHeaders(t, "admin "+path, r.header, "same-site")
 		}
-		r := accessDo(t, "GET", s.admin+"/nope", nil, nil)
+		r := doRequest(t, "GET", s.admin+"/nope", nil, nil)
 		checkSecurityHeaders(t, "admin 404", r.header, "same-site")
 	})
 
@@ -287,7 +193,7 @@ func TestAccess_E2E(t *testing.T) {
 	})
 
 	// No key reaches the logs, whatever the requests above did.
-	out := s.out.String()
+	out := s.log.String()
 	for _, k := range []string{accessKey1, accessKey2} {
 		if strings.Contains(out, k) {
 			t.Errorf("run's output shows a configured key:\n%s", out)
@@ -301,26 +207,26 @@ func TestAccess_E2E(t *testing.T) {
 // TestAccess_E2E_envAndDefaults checks keys and CORS from the environment,
 // and that with no configuration no key is needed and no CORS header sent.
 func TestAccess_E2E_envAndDefaults(t *testing.T) {
-	img := accessPNG(t)
+	img := encodeImage(t, image.NewNRGBA(image.Rect(0, 0, 8, 6)), "png")
 	t.Run("env", func(t *testing.T) {
-		s := accessStart(t, map[string]string{"IMGSVC_API_KEYS": accessKey3, "IMGSVC_CORS_ORIGINS": "*", "IMGSVC_API_KEY_HEADER": "X-Imgsvc-Key"})
-		checkUnauthorized(t, "X-API-Key is not the header", accessDo(t, "POST", s.base+"/v1/process",
+		s := startRun(t, map[string]string{"IMGSVC_API_KEYS": accessKey3, "IMGSVC_CORS_ORIGINS": "*", "IMGSVC_API_KEY_HEADER": "X-Imgsvc-Key"})
+		checkUnauthorized(t, "X-API-Key is not the header", doRequest(t, "POST", s.base+"/v1/process",
 			map[string]string{"Content-Type": "image/png", "X-API-Key": accessKey3}, img), `Bearer realm="imgsvc"`)
-		r := accessDo(t, "POST", s.base+"/v1/process", map[string]string{"Content-Type": "image/png", "X-Imgsvc-Key": accessKey3, "Origin": "https://any.test"}, img)
+		r := doRequest(t, "POST", s.base+"/v1/process", map[string]string{"Content-Type": "image/png", "X-Imgsvc-Key": accessKey3, "Origin": "https://any.test"}, img)
 		if r.status != http.StatusOK || r.header.Get("Access-Control-Allow-Origin") != "*" {
 			t.Errorf("POST with the env key in X-Imgsvc-Key = %d, Access-Control-Allow-Origin %q; want 200 and *", r.status, r.header.Get("Access-Control-Allow-Origin"))
 		}
-		pre := accessDo(t, "OPTIONS", s.base+"/v1/process", map[string]string{"Origin": "https://any.test", "Access-Control-Request-Method": "POST"}, nil)
+		pre := doRequest(t, "OPTIONS", s.base+"/v1/process", map[string]string{"Origin": "https://any.test", "Access-Control-Request-Method": "POST"}, nil)
 		if !strings.Contains(pre.header.Get("Access-Control-Allow-Headers"), "X-Imgsvc-Key") {
 			t.Errorf("preflight Access-Control-Allow-Headers = %q, want X-Imgsvc-Key in it", pre.header.Get("Access-Control-Allow-Headers"))
 		}
-		if out := s.out.String(); strings.Contains(out, accessKey3) {
+		if out := s.log.String(); strings.Contains(out, accessKey3) {
 			t.Errorf("run's output shows the key:\n%s", out)
 		}
 	})
 	t.Run("defaults", func(t *testing.T) {
-		s := accessStart(t, nil)
-		r := accessDo(t, "POST", s.base+"/v1/process", map[string]string{"Content-Type": "image/png", "Origin": accessApp}, img)
+		s := startRun(t, nil)
+		r := doRequest(t, "POST", s.base+"/v1/process", map[string]string{"Content-Type": "image/png", "Origin": accessApp}, img)
 		if r.status != http.StatusOK {
 			t.Errorf("POST with no keys configured = %d, want 200; body %s", r.status, r.body)
 		}
@@ -330,7 +236,7 @@ func TestAccess_E2E_envAndDefaults(t *testing.T) {
 			}
 		}
 		checkSecurityHeaders(t, "default 200", r.header, "same-site")
-		r = accessDo(t, "GET", s.base+"/v1/process", nil, nil)
+		r = doRequest(t, "GET", s.base+"/v1/process", nil, nil)
 		if r.status != http.StatusMethodNotAllowed {
 			t.Errorf("GET /v1/process with no keys = %d, want 405", r.status)
 		}

@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/jpeg"
-	"image/png"
 	"io"
 	"net"
 	"net/http"
@@ -22,7 +20,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -30,69 +27,11 @@ import (
 	_ "golang.org/x/image/tiff"
 )
 
-// This file is the end-to-end test: it builds the real binary, starts it on
-// free loopback ports and drives it with real curl and Python requests
+// This file is the end-to-end test: it starts the real binary three times,
+// with different limits, and drives it with real curl and Python requests
 // (testdata/e2e/client.py). The Go side makes every assertion.
 
 // ---- test images, built in code ------------------------------------------
-
-var (
-	e2eRed    = color.NRGBA{255, 0, 0, 255}
-	e2eGreen  = color.NRGBA{0, 255, 0, 255}
-	e2eBlue   = color.NRGBA{0, 0, 255, 255}
-	e2eYellow = color.NRGBA{255, 255, 0, 255}
-)
-
-// e2eQuadrants is a w×h image whose quadrants are red (top left), green
-// (top right), blue (bottom left) and yellow (bottom right), so flips and
-// rotations can be told apart by looking at the corners.
-func e2eQuadrants(w, h int) *image.NRGBA {
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			c := e2eRed
-			switch {
-			case x >= w/2 && y < h/2:
-				c = e2eGreen
-			case x < w/2 && y >= h/2:
-				c = e2eBlue
-			case x >= w/2 && y >= h/2:
-				c = e2eYellow
-			}
-			img.SetNRGBA(x, y, c)
-		}
-	}
-	return img
-}
-
-// e2eGradient is a smooth w×h image: small as JPEG or PNG at any size.
-func e2eGradient(w, h int) *image.NRGBA {
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.SetNRGBA(x, y, color.NRGBA{uint8(x * 255 / w), uint8(y * 255 / h), 128, 255})
-		}
-	}
-	return img
-}
-
-func e2eEncodePNG(t testing.TB, img image.Image) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
-func e2eEncodeJPEG(t testing.TB, img image.Image, q int) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: q}); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
 
 // e2eWithOrientation inserts an Exif APP1 segment holding orientation o
 // right after the SOI marker of a JPEG.
@@ -122,16 +61,16 @@ func e2eWriteImages(t testing.TB, dir string) {
 	for i := range alpha.Pix {
 		alpha.Pix[i] = 0 // fully transparent
 	}
-	photoJPG := e2eEncodeJPEG(t, e2eGradient(64, 48), 90)
+	photoJPG := encodeImage(t, gradient(64, 48), "jpeg")
 	files := map[string][]byte{
 		"photo.jpg":     photoJPG,
-		"photo.png":     e2eEncodePNG(t, e2eQuadrants(64, 48)),
-		"alpha.png":     e2eEncodePNG(t, alpha),
+		"photo.png":     encodeImage(t, quadrants(64, 48), "png"),
+		"alpha.png":     encodeImage(t, alpha, "png"),
 		"anim.gif":      animatedGIF(t, 30, 20, 2),
-		"exif6.jpg":     e2eWithOrientation(e2eEncodeJPEG(t, e2eQuadrants(64, 48), 90), 6),
-		"big.jpg":       e2eEncodeJPEG(t, e2eGradient(1000, 1000), 80),
-		"mid.png":       e2eEncodePNG(t, e2eGradient(400, 400)),
-		"huge.png":      e2eEncodePNG(t, image.NewGray(image.Rect(0, 0, 600, 600))),
+		"exif6.jpg":     e2eWithOrientation(encodeImage(t, quadrants(64, 48), "jpeg"), 6),
+		"big.jpg":       encodeImage(t, gradient(1000, 1000), "jpeg"),
+		"mid.png":       encodeImage(t, gradient(400, 400), "png"),
+		"huge.png":      encodeImage(t, image.NewGray(image.Rect(0, 0, 600, 600)), "png"),
 		"truncated.jpg": photoJPG[:len(photoJPG)/2],
 		"header.jpg":    photoJPG[:20],
 		"empty.jpg":     {},
@@ -161,87 +100,7 @@ func e2eNoise(n int) []byte {
 	return b
 }
 
-// ---- the binary and its instances ----------------------------------------
-
-type e2eServer struct {
-	name  string
-	base  string // http://127.0.0.1:port
-	admin string
-	cmd   *exec.Cmd
-	log   *syncBuffer
-	done  chan struct{}
-}
-
-// e2eStart starts the binary on free loopback ports with extra flags and
-// waits for /healthz. The process gets SIGTERM when t ends.
-func e2eStart(t *testing.T, bin, name string, flags ...string) *e2eServer {
-	t.Helper()
-	var lastErr string
-	for attempt := 0; attempt < 3; attempt++ {
-		addr, admin := freeAddr(t), freeAddr(t)
-		s := &e2eServer{name: name, base: "http://" + addr, admin: "http://" + admin, log: &syncBuffer{}, done: make(chan struct{})}
-		s.cmd = exec.Command(bin, append([]string{"-addr", addr, "-admin-addr", admin, "-log-level", "warn"}, flags...)...)
-		s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
-		s.cmd.Env = append(os.Environ(), "GOMEMLIMIT=off")
-		if err := s.cmd.Start(); err != nil {
-			t.Fatalf("start %s: %v", bin, err)
-		}
-		go func() { s.cmd.Wait(); close(s.done) }()
-		if s.waitHealthy(10 * time.Second) {
-			t.Cleanup(func() { s.stop(t) })
-			return s
-		}
-		s.cmd.Process.Kill()
-		<-s.done
-		lastErr = s.log.String()
-		if !strings.Contains(lastErr, "address already in use") {
-			break // not a port race: no point retrying
-		}
-	}
-	t.Fatalf("instance %s did not become healthy; output:\n%s", name, lastErr)
-	return nil
-}
-
-func (s *e2eServer) waitHealthy(limit time.Duration) bool {
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		select {
-		case <-s.done:
-			return false
-		default:
-		}
-		resp, err := http.Get(s.base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return true
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return false
-}
-
-func (s *e2eServer) stop(t *testing.T) {
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(5 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
-	}
-	if t.Failed() {
-		t.Logf("log of instance %s:\n%s", s.name, s.log.String())
-	}
-}
-
 // ---- responses and the problem contract ----------------------------------
-
-type e2eResp struct {
-	status int
-	header http.Header
-	body   []byte
-}
 
 type e2eProblem struct {
 	Type      string `json:"type"`
@@ -266,7 +125,7 @@ type e2eWant struct {
 // checkProblem asserts the whole error contract: status, code, the
 // problem+json media type, a detail and a hint, request_id equal to the
 // X-Request-ID header, and the specific detail content.
-func checkProblem(t *testing.T, r e2eResp, w e2eWant) e2eProblem {
+func checkProblem(t *testing.T, r response, w e2eWant) e2eProblem {
 	t.Helper()
 	var p e2eProblem
 	if r.status != w.status {
@@ -310,7 +169,7 @@ func checkProblem(t *testing.T, r e2eResp, w e2eWant) e2eProblem {
 }
 
 // checkImage decodes an image answer and checks its media type and size.
-func checkImage(t *testing.T, r e2eResp, format string, w, h int) image.Image {
+func checkImage(t *testing.T, r response, format string, w, h int) image.Image {
 	t.Helper()
 	if r.status != http.StatusOK {
 		t.Fatalf("status = %d, want 200; body: %.500s", r.status, r.body)
@@ -354,7 +213,7 @@ func abs(x int) int {
 
 // curl runs the real curl against url with args and returns the last
 // response it received (after any 100 Continue).
-func curl(t *testing.T, url string, args ...string) e2eResp {
+func curl(t *testing.T, url string, args ...string) response {
 	t.Helper()
 	r, err := curlE(t.TempDir(), url, args...)
 	if err != nil {
@@ -365,7 +224,7 @@ func curl(t *testing.T, url string, args ...string) e2eResp {
 
 // curlE is curl for goroutines other than the test's: it reports errors
 // instead of failing the test.
-func curlE(dir, url string, args ...string) (e2eResp, error) {
+func curlE(dir, url string, args ...string) (response, error) {
 	hdr, body := filepath.Join(dir, "headers"), filepath.Join(dir, "body")
 	all := append([]string{"-sS", "--max-time", "30", "-D", hdr, "-o", body, "-w", "%{http_code}"}, args...)
 	all = append(all, url)
@@ -375,10 +234,10 @@ func curlE(dir, url string, args ...string) (e2eResp, error) {
 		if ee, ok := err.(*exec.ExitError); ok {
 			stderr = ee.Stderr
 		}
-		return e2eResp{}, fmt.Errorf("curl %q: %v: %s", all, err, stderr)
+		return response{}, fmt.Errorf("curl %q: %v: %s", all, err, stderr)
 	}
 	status, _ := strconv.Atoi(strings.TrimSpace(string(out)))
-	r := e2eResp{status: status, header: http.Header{}}
+	r := response{status: status, header: http.Header{}}
 	r.body, _ = os.ReadFile(body)
 	raw, _ := os.ReadFile(hdr)
 	blocks := strings.Split(strings.TrimSpace(string(raw)), "\r\n\r\n")
@@ -406,7 +265,7 @@ type e2ePyResult struct {
 	Sent    map[string]any    `json:"sent"`
 }
 
-func (p e2ePyResult) resp(t *testing.T) e2eResp {
+func (p e2ePyResult) resp(t *testing.T) response {
 	t.Helper()
 	if p.Error != "" {
 		t.Fatalf("python case %s failed to run: %s", p.Name, p.Error)
@@ -419,7 +278,7 @@ func (p e2ePyResult) resp(t *testing.T) e2eResp {
 	for k, v := range p.Headers {
 		h.Set(k, v)
 	}
-	return e2eResp{status: p.Status, header: h, body: body}
+	return response{status: p.Status, header: h, body: body}
 }
 
 // e2ePython runs every case of client.py against base in one process.
@@ -470,16 +329,15 @@ func TestE2E(t *testing.T) {
 		t.Skip("end-to-end test skipped in -short mode")
 	}
 	e2eRequireTools(t)
-	bin := buildBinary(t, t.TempDir())
 	imgs := t.TempDir()
 	e2eWriteImages(t, imgs)
 	f := func(name string) string { return filepath.Join(imgs, name) }
 
-	mainSrv := e2eStart(t, bin, "main")
+	mainSrv := startBinary(t)
 	// small limits; one worker with a 50 ms job deadline for processing_timeout.
-	small := e2eStart(t, bin, "small", "-max-body-bytes", "200000", "-max-input-pixels", "250000",
+	small := startBinary(t, "-max-body-bytes", "200000", "-max-input-pixels", "250000",
 		"-max-output-pixels", "1000000", "-body-timeout", "1s", "-workers", "1", "-job-timeout", "50ms")
-	busy := e2eStart(t, bin, "busy", "-workers", "1", "-queue-size", "1", "-retry-after", "3s")
+	busy := startBinary(t, "-workers", "1", "-queue-size", "1", "-retry-after", "3s")
 
 	// Each group runs its cases in parallel; the groups run in parallel too.
 	t.Run("curl_success", func(t *testing.T) { t.Parallel(); e2eCurlSuccess(t, mainSrv, f) })
@@ -490,29 +348,29 @@ func TestE2E(t *testing.T) {
 	t.Run("overloaded", func(t *testing.T) { t.Parallel(); e2eOverloaded(t, busy, f) })
 }
 
-func e2eCurlSuccess(t *testing.T, s *e2eServer, f func(string) string) {
+func e2eCurlSuccess(t *testing.T, s *binInstance, f func(string) string) {
 	type tc struct {
 		name  string
 		route string
 		args  []string
-		check func(t *testing.T, r e2eResp)
+		check func(t *testing.T, r response)
 	}
 	tests := []tc{
 		{"raw jpeg", "/v1/process", []string{"--data-binary", "@" + f("photo.jpg"), "-H", "Content-Type: image/jpeg"},
-			func(t *testing.T, r e2eResp) { checkImage(t, r, "jpeg", 64, 48) }},
+			func(t *testing.T, r response) { checkImage(t, r, "jpeg", 64, 48) }},
 		{"raw octet-stream sniffed, option in query", "/v1/process?width=16", []string{"--data-binary", "@" + f("photo.png"), "-H", "Content-Type: application/octet-stream"},
-			func(t *testing.T, r e2eResp) {
+			func(t *testing.T, r response) {
 				checkImage(t, r, "png", 16, 12)
 				if r.header.Get("X-Image-Width") != "16" || r.header.Get("X-Image-Height") != "12" {
 					t.Errorf("X-Image-Width/Height = %q/%q, want 16/12", r.header.Get("X-Image-Width"), r.header.Get("X-Image-Height"))
 				}
 			}},
 		{"raw gif stays gif", "/v1/process", []string{"--data-binary", "@" + f("anim.gif"), "-H", "Content-Type: image/gif"},
-			func(t *testing.T, r e2eResp) { checkImage(t, r, "gif", 30, 20) }},
+			func(t *testing.T, r response) { checkImage(t, r, "gif", 30, 20) }},
 		{"short alias route", "/process?width=32", []string{"--data-binary", "@" + f("photo.jpg"), "-H", "Content-Type: image/jpeg"},
-			func(t *testing.T, r e2eResp) { checkImage(t, r, "jpeg", 32, 24) }},
+			func(t *testing.T, r response) { checkImage(t, r, "jpeg", 32, 24) }},
 		{"raw info", "/v1/info", []string{"--data-binary", "@" + f("exif6.jpg"), "-H", "Content-Type: image/jpeg"},
-			func(t *testing.T, r e2eResp) {
+			func(t *testing.T, r response) {
 				info := e2eJSON(t, r)
 				e2eFields(t, info, map[string]any{"format": "jpeg", "content_type": "image/jpeg", "width": 64.0, "height": 48.0,
 					"orientation": 6.0, "display_width": 48.0, "display_height": 64.0, "frames": 1.0, "animated": false})
@@ -521,15 +379,15 @@ func e2eCurlSuccess(t *testing.T, s *e2eServer, f func(string) string) {
 				}
 			}},
 		{"raw info octet-stream gif frames", "/info", []string{"--data-binary", "@" + f("anim.gif"), "-H", "Content-Type: application/octet-stream"},
-			func(t *testing.T, r e2eResp) {
+			func(t *testing.T, r response) {
 				e2eFields(t, e2eJSON(t, r), map[string]any{"format": "gif", "width": 30.0, "height": 20.0, "frames": 2.0, "animated": true})
 			}},
 		{"multipart image part with metadata and form option", "/v1/process", []string{"-F", "image=@" + f("photo.png"), "-F", `metadata={"id":"42"}`, "-F", "width=20"},
-			func(t *testing.T, r e2eResp) { checkImage(t, r, "png", 20, 15) }},
+			func(t *testing.T, r response) { checkImage(t, r, "png", 20, 15) }},
 		{"multipart file part, options in query", "/v1/process?height=24&format=gif", []string{"-F", "file=@" + f("photo.jpg")},
-			func(t *testing.T, r e2eResp) { checkImage(t, r, "gif", 32, 24) }},
+			func(t *testing.T, r response) { checkImage(t, r, "gif", 32, 24) }},
 		{"multipart info echoes metadata", "/v1/info", []string{"-F", "image=@" + f("photo.png"), "-F", `metadata={"id":"42","tags":["a","b"]}`},
-			func(t *testing.T, r e2eResp) {
+			func(t *testing.T, r response) {
 				info := e2eJSON(t, r)
 				e2eFields(t, info, map[string]any{"format": "png", "width": 64.0, "height": 48.0})
 				if got, want := info["metadata"], map[string]any{"id": "42", "tags": []any{"a", "b"}}; !reflect.DeepEqual(got, want) {
@@ -538,7 +396,7 @@ func e2eCurlSuccess(t *testing.T, s *e2eServer, f func(string) string) {
 			}},
 		{"json with curl", "/v1/process", []string{"-H", "Content-Type: application/json", "--data-binary",
 			`{"image_b64":"` + e2eB64(t, f("photo.png")) + `","metadata":{"id":"42"},"options":{"width":8,"format":"bmp"}}`},
-			func(t *testing.T, r e2eResp) {
+			func(t *testing.T, r response) {
 				m := e2eJSON(t, r)
 				e2eFields(t, m, map[string]any{"content_type": "image/bmp", "width": 8.0, "height": 6.0, "metadata": map[string]any{"id": "42"}})
 				img, _ := base64.StdEncoding.DecodeString(fmt.Sprint(m["image_b64"]))
@@ -548,19 +406,19 @@ func e2eCurlSuccess(t *testing.T, s *e2eServer, f func(string) string) {
 				}
 			}},
 		{"X-Request-ID echoed on success", "/v1/process", []string{"--data-binary", "@" + f("photo.jpg"), "-H", "Content-Type: image/jpeg", "-H", "X-Request-ID: curl-ok-1"},
-			func(t *testing.T, r e2eResp) {
+			func(t *testing.T, r response) {
 				checkImage(t, r, "jpeg", 64, 48)
 				if got := r.header.Get("X-Request-ID"); got != "curl-ok-1" {
 					t.Errorf("X-Request-ID = %q, want curl-ok-1", got)
 				}
 			}},
 		{"openapi", "/v1/openapi.json", nil,
-			func(t *testing.T, r e2eResp) {
+			func(t *testing.T, r response) {
 				if v := e2eJSON(t, r)["openapi"]; !strings.HasPrefix(fmt.Sprint(v), "3.1") {
 					t.Errorf("openapi = %v, want 3.1.x", v)
 				}
 			}},
-		{"readyz", "/readyz", nil, func(t *testing.T, r e2eResp) { e2eJSON(t, r) }},
+		{"readyz", "/readyz", nil, func(t *testing.T, r response) { e2eJSON(t, r) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -578,7 +436,7 @@ func e2eCurlSuccess(t *testing.T, s *e2eServer, f func(string) string) {
 	})
 }
 
-func e2eCurlOptions(t *testing.T, s *e2eServer, f func(string) string) {
+func e2eCurlOptions(t *testing.T, s *binInstance, f func(string) string) {
 	raw := func(file, ct string) []string {
 		return []string{"--data-binary", "@" + f(file), "-H", "Content-Type: " + ct}
 	}
@@ -587,47 +445,47 @@ func e2eCurlOptions(t *testing.T, s *e2eServer, f func(string) string) {
 		name  string
 		query string
 		args  []string
-		check func(t *testing.T, r e2eResp)
+		check func(t *testing.T, r response)
 	}
 	corner := func(img image.Image, x, y int) color.Color { b := img.Bounds(); return img.At(b.Min.X+x, b.Min.Y+y) }
 	tests := []tc{
-		{"width only keeps ratio", "width=32", png, func(t *testing.T, r e2eResp) { checkImage(t, r, "png", 32, 24) }},
-		{"height only keeps ratio", "height=12", png, func(t *testing.T, r e2eResp) { checkImage(t, r, "png", 16, 12) }},
+		{"width only keeps ratio", "width=32", png, func(t *testing.T, r response) { checkImage(t, r, "png", 32, 24) }},
+		{"height only keeps ratio", "height=12", png, func(t *testing.T, r response) { checkImage(t, r, "png", 16, 12) }},
 		{"contain pads to the exact box", "width=100&height=100&fit=contain&background=00ff00", raw("photo.jpg", "image/jpeg"),
-			func(t *testing.T, r e2eResp) {
+			func(t *testing.T, r response) {
 				img := checkImage(t, r, "jpeg", 100, 100)
-				if c := corner(img, 50, 2); !near(c, e2eGreen, 40) {
+				if c := corner(img, 50, 2); !near(c, green, 40) {
 					t.Errorf("padding pixel = %v, want the background 00ff00", c)
 				}
 			}},
-		{"contain is the default fit", "width=100&height=100", png, func(t *testing.T, r e2eResp) {
+		{"contain is the default fit", "width=100&height=100", png, func(t *testing.T, r response) {
 			img := checkImage(t, r, "png", 100, 100)
 			if c := corner(img, 50, 2); !near(c, color.NRGBA{}, 0) {
 				t.Errorf("padding pixel of a PNG = %v, want transparent", c)
 			}
 		}},
-		{"inside does not pad", "width=100&height=100&fit=inside", png, func(t *testing.T, r e2eResp) { checkImage(t, r, "png", 100, 75) }},
-		{"cover is exact", "width=30&height=40&fit=cover", png, func(t *testing.T, r e2eResp) { checkImage(t, r, "png", 30, 40) }},
-		{"cover with gravity west", "width=20&height=48&fit=cover&gravity=west", png, func(t *testing.T, r e2eResp) {
+		{"inside does not pad", "width=100&height=100&fit=inside", png, func(t *testing.T, r response) { checkImage(t, r, "png", 100, 75) }},
+		{"cover is exact", "width=30&height=40&fit=cover", png, func(t *testing.T, r response) { checkImage(t, r, "png", 30, 40) }},
+		{"cover with gravity west", "width=20&height=48&fit=cover&gravity=west", png, func(t *testing.T, r response) {
 			img := checkImage(t, r, "png", 20, 48)
-			if c := corner(img, 19, 0); !near(c, e2eRed, 10) {
+			if c := corner(img, 19, 0); !near(c, red, 10) {
 				t.Errorf("top right of a west crop = %v, want red (left half kept)", c)
 			}
 		}},
-		{"fill is exact", "width=30&height=90&fit=fill", png, func(t *testing.T, r e2eResp) { checkImage(t, r, "png", 30, 90) }},
-		{"crop", "crop=40,30,20,10", png, func(t *testing.T, r e2eResp) {
+		{"fill is exact", "width=30&height=90&fit=fill", png, func(t *testing.T, r response) { checkImage(t, r, "png", 30, 90) }},
+		{"crop", "crop=40,30,20,10", png, func(t *testing.T, r response) {
 			img := checkImage(t, r, "png", 20, 10)
-			if c := corner(img, 0, 0); !near(c, e2eYellow, 0) {
+			if c := corner(img, 0, 0); !near(c, yellow, 0) {
 				t.Errorf("crop of the bottom right quadrant starts with %v, want yellow", c)
 			}
 		}},
-		{"rotate 90 swaps dimensions", "rotate=90", png, func(t *testing.T, r e2eResp) {
+		{"rotate 90 swaps dimensions", "rotate=90", png, func(t *testing.T, r response) {
 			img := checkImage(t, r, "png", 48, 64)
-			if c := corner(img, 0, 0); !near(c, e2eBlue, 0) {
+			if c := corner(img, 0, 0); !near(c, blue, 0) {
 				t.Errorf("top left after a clockwise quarter turn = %v, want blue (was bottom left)", c)
 			}
 		}},
-		{"rotate 45 with background grows the canvas", "rotate=45&background=ff0000&format=png", png, func(t *testing.T, r e2eResp) {
+		{"rotate 45 with background grows the canvas", "rotate=45&background=ff0000&format=png", png, func(t *testing.T, r response) {
 			img, _, err := image.Decode(bytes.NewReader(r.body))
 			if r.status != 200 || err != nil {
 				t.Fatalf("status %d, decode error %v", r.status, err)
@@ -636,19 +494,19 @@ func e2eCurlOptions(t *testing.T, s *e2eServer, f func(string) string) {
 				t.Errorf("rotated 45° image is %v, want larger than 64×48", b)
 			}
 		}},
-		{"flip h", "flip=h", png, func(t *testing.T, r e2eResp) {
+		{"flip h", "flip=h", png, func(t *testing.T, r response) {
 			img := checkImage(t, r, "png", 64, 48)
-			if c := corner(img, 0, 0); !near(c, e2eGreen, 0) {
+			if c := corner(img, 0, 0); !near(c, green, 0) {
 				t.Errorf("top left after flip=h = %v, want green", c)
 			}
 		}},
-		{"flip v", "flip=v", png, func(t *testing.T, r e2eResp) {
+		{"flip v", "flip=v", png, func(t *testing.T, r response) {
 			img := checkImage(t, r, "png", 64, 48)
-			if c := corner(img, 0, 0); !near(c, e2eBlue, 0) {
+			if c := corner(img, 0, 0); !near(c, blue, 0) {
 				t.Errorf("top left after flip=v = %v, want blue", c)
 			}
 		}},
-		{"grayscale", "grayscale=true", png, func(t *testing.T, r e2eResp) {
+		{"grayscale", "grayscale=true", png, func(t *testing.T, r response) {
 			img := checkImage(t, r, "png", 64, 48)
 			b := img.Bounds()
 			for y := b.Min.Y; y < b.Max.Y; y += 3 {
@@ -660,42 +518,42 @@ func e2eCurlOptions(t *testing.T, s *e2eServer, f func(string) string) {
 				}
 			}
 		}},
-		{"bare grayscale flag", "grayscale", raw("photo.jpg", "image/jpeg"), func(t *testing.T, r e2eResp) {
+		{"bare grayscale flag", "grayscale", raw("photo.jpg", "image/jpeg"), func(t *testing.T, r response) {
 			img := checkImage(t, r, "jpeg", 64, 48)
 			c := color.NRGBAModel.Convert(img.At(40, 30)).(color.NRGBA)
 			if abs(int(c.R)-int(c.G)) > 3 || abs(int(c.G)-int(c.B)) > 3 {
 				t.Errorf("pixel = %v, want gray", c)
 			}
 		}},
-		{"format jpeg to png", "format=png", raw("photo.jpg", "image/jpeg"), func(t *testing.T, r e2eResp) { checkImage(t, r, "png", 64, 48) }},
-		{"format png to jpg alias", "format=jpg", png, func(t *testing.T, r e2eResp) { checkImage(t, r, "jpeg", 64, 48) }},
-		{"format tiff", "format=tiff", png, func(t *testing.T, r e2eResp) { checkImage(t, r, "tiff", 64, 48) }},
-		{"format bmp", "format=bmp", png, func(t *testing.T, r e2eResp) { checkImage(t, r, "bmp", 64, 48) }},
-		{"format chosen by Accept", "", append(raw("photo.jpg", "image/jpeg"), "-H", "Accept: image/png"), func(t *testing.T, r e2eResp) {
+		{"format jpeg to png", "format=png", raw("photo.jpg", "image/jpeg"), func(t *testing.T, r response) { checkImage(t, r, "png", 64, 48) }},
+		{"format png to jpg alias", "format=jpg", png, func(t *testing.T, r response) { checkImage(t, r, "jpeg", 64, 48) }},
+		{"format tiff", "format=tiff", png, func(t *testing.T, r response) { checkImage(t, r, "tiff", 64, 48) }},
+		{"format bmp", "format=bmp", png, func(t *testing.T, r response) { checkImage(t, r, "bmp", 64, 48) }},
+		{"format chosen by Accept", "", append(raw("photo.jpg", "image/jpeg"), "-H", "Accept: image/png"), func(t *testing.T, r response) {
 			checkImage(t, r, "png", 64, 48)
 		}},
-		{"transparent png to jpeg over background", "format=jpeg&background=0000ff", raw("alpha.png", "image/png"), func(t *testing.T, r e2eResp) {
+		{"transparent png to jpeg over background", "format=jpeg&background=0000ff", raw("alpha.png", "image/png"), func(t *testing.T, r response) {
 			img := checkImage(t, r, "jpeg", 40, 30)
-			if c := corner(img, 20, 15); !near(c, e2eBlue, 30) {
+			if c := corner(img, 20, 15); !near(c, blue, 30) {
 				t.Errorf("transparent pixel flattened to %v, want the background 0000ff", c)
 			}
 		}},
-		{"auto_orient applies EXIF 6 by default", "", raw("exif6.jpg", "image/jpeg"), func(t *testing.T, r e2eResp) {
+		{"auto_orient applies EXIF 6 by default", "", raw("exif6.jpg", "image/jpeg"), func(t *testing.T, r response) {
 			img := checkImage(t, r, "jpeg", 48, 64)
-			if c := corner(img, 2, 2); !near(c, e2eBlue, 60) {
+			if c := corner(img, 2, 2); !near(c, blue, 60) {
 				t.Errorf("top left of the upright image = %v, want blue (orientation 6 turns clockwise)", c)
 			}
 		}},
-		{"auto_orient=false keeps stored dimensions", "auto_orient=false", raw("exif6.jpg", "image/jpeg"), func(t *testing.T, r e2eResp) {
+		{"auto_orient=false keeps stored dimensions", "auto_orient=false", raw("exif6.jpg", "image/jpeg"), func(t *testing.T, r response) {
 			checkImage(t, r, "jpeg", 64, 48)
 		}},
-		{"auto_orient then width", "width=24", raw("exif6.jpg", "image/jpeg"), func(t *testing.T, r e2eResp) {
+		{"auto_orient then width", "width=24", raw("exif6.jpg", "image/jpeg"), func(t *testing.T, r response) {
 			checkImage(t, r, "jpeg", 24, 32)
 		}},
-		{"blur sharpen brightness contrast gamma", "blur=1.5&sharpen=0.5&brightness=10&contrast=-10&gamma=1.2", png, func(t *testing.T, r e2eResp) {
+		{"blur sharpen brightness contrast gamma", "blur=1.5&sharpen=0.5&brightness=10&contrast=-10&gamma=1.2", png, func(t *testing.T, r response) {
 			checkImage(t, r, "png", 64, 48)
 		}},
-		{"options as form fields", "", []string{"-F", "image=@" + f("photo.png"), "-F", "rotate=270", "-F", "format=gif"}, func(t *testing.T, r e2eResp) {
+		{"options as form fields", "", []string{"-F", "image=@" + f("photo.png"), "-F", "rotate=270", "-F", "format=gif"}, func(t *testing.T, r response) {
 			checkImage(t, r, "gif", 48, 64)
 		}},
 	}
@@ -717,7 +575,7 @@ func e2eCurlOptions(t *testing.T, s *e2eServer, f func(string) string) {
 	})
 }
 
-func e2eCurlErrors(t *testing.T, s, small *e2eServer, f func(string) string) {
+func e2eCurlErrors(t *testing.T, s, small *binInstance, f func(string) string) {
 	raw := func(file, ct string) []string {
 		return []string{"--data-binary", "@" + f(file), "-H", "Content-Type: " + ct}
 	}
@@ -907,7 +765,7 @@ func e2eCurlErrors(t *testing.T, s, small *e2eServer, f func(string) string) {
 	})
 }
 
-func e2eLimits(t *testing.T, small *e2eServer, f func(string) string) {
+func e2eLimits(t *testing.T, small *binInstance, f func(string) string) {
 	t.Run("image too large", func(t *testing.T) {
 		t.Parallel()
 		r := curl(t, small.base+"/v1/process?width=10", "--data-binary", "@"+f("huge.png"), "-H", "Content-Type: image/png")
@@ -947,7 +805,7 @@ func e2eLimits(t *testing.T, small *e2eServer, f func(string) string) {
 		}
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(resp.Body)
-		p := checkProblem(t, e2eResp{resp.StatusCode, resp.Header, body}, e2eWant{408, "request_timeout", "", []string{"1s", "4 bytes"}, []string{"-body-timeout"}})
+		p := checkProblem(t, response{resp.StatusCode, resp.Header, body}, e2eWant{408, "request_timeout", "", []string{"1s", "4 bytes"}, []string{"-body-timeout"}})
 		if p.RequestID != "stall-1" {
 			t.Errorf("request_id = %q, want stall-1", p.RequestID)
 		}
@@ -957,12 +815,12 @@ func e2eLimits(t *testing.T, small *e2eServer, f func(string) string) {
 	})
 }
 
-func e2eOverloaded(t *testing.T, busy *e2eServer, f func(string) string) {
+func e2eOverloaded(t *testing.T, busy *binInstance, f func(string) string) {
 	// One worker, a queue of one: of four concurrent slow jobs, one runs,
 	// one waits and the others are refused at once.
 	const n = 4
 	var wg sync.WaitGroup
-	res := make([]e2eResp, n)
+	res := make([]response, n)
 	took := make([]time.Duration, n)
 	dirs := make([]string, n)
 	for i := range dirs {
@@ -1007,7 +865,7 @@ func e2eOverloaded(t *testing.T, busy *e2eServer, f func(string) string) {
 
 	// A client that gives up while queued frees its place at once.
 	slow := []string{"--data-binary", "@" + f("big.jpg"), "-H", "Content-Type: image/jpeg"}
-	var a e2eResp
+	var a response
 	wg.Add(1)
 	dirA := t.TempDir()
 	go func() {
@@ -1038,7 +896,7 @@ func e2eOverloaded(t *testing.T, busy *e2eServer, f func(string) string) {
 }
 
 // e2eWaitGauge waits up to 5 s for the admin /metrics gauge name to read want.
-func e2eWaitGauge(t *testing.T, s *e2eServer, name string, want int) {
+func e2eWaitGauge(t *testing.T, s *binInstance, name string, want int) {
 	t.Helper()
 	var last string
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
@@ -1060,33 +918,33 @@ func e2eWaitGauge(t *testing.T, s *e2eServer, name string, want int) {
 	t.Fatalf("%s did not reach %d within 5 s (last %q)", name, want, last)
 }
 
-func e2ePythonCases(t *testing.T, s *e2eServer, imgDir string) {
+func e2ePythonCases(t *testing.T, s *binInstance, imgDir string) {
 	results := e2ePython(t, s.base, imgDir)
 	type tc struct {
 		name  string
 		want  *e2eWant // an error answer
-		check func(t *testing.T, r e2eResp, sent map[string]any)
+		check func(t *testing.T, r response, sent map[string]any)
 	}
 	errCase := func(name string, w e2eWant) tc { return tc{name: name, want: &w} }
 	tests := []tc{
 		// A small JPEG's standard base64 starts with "/9j/" and must not be
 		// taken for a file path.
-		{name: "json_process", check: func(t *testing.T, r e2eResp, sent map[string]any) {
+		{name: "json_process", check: func(t *testing.T, r response, sent map[string]any) {
 			m := e2eJSONResponse(t, r, "image/png", "png", 32, 24)
 			if got := m["metadata"]; !reflect.DeepEqual(got, sent["metadata"]) {
 				t.Errorf("metadata = %#v, want the object sent, %#v", got, sent["metadata"])
 			}
 		}},
-		{name: "json_process_png", check: func(t *testing.T, r e2eResp, sent map[string]any) {
+		{name: "json_process_png", check: func(t *testing.T, r response, sent map[string]any) {
 			m := e2eJSONResponse(t, r, "image/jpeg", "jpeg", 32, 24)
 			if got := m["metadata"]; !reflect.DeepEqual(got, sent["metadata"]) {
 				t.Errorf("metadata = %#v, want the object sent, %#v", got, sent["metadata"])
 			}
 		}},
-		{name: "json_process_large_jpeg", check: func(t *testing.T, r e2eResp, _ map[string]any) {
+		{name: "json_process_large_jpeg", check: func(t *testing.T, r response, _ map[string]any) {
 			e2eJSONResponse(t, r, "image/jpeg", "jpeg", 100, 100)
 		}},
-		{name: "json_process_metadata_verbatim", check: func(t *testing.T, r e2eResp, _ map[string]any) {
+		{name: "json_process_metadata_verbatim", check: func(t *testing.T, r response, _ map[string]any) {
 			e2eJSONResponse(t, r, "image/png", "png", 64, 48)
 			var env struct{ Metadata json.RawMessage }
 			json.Unmarshal(r.body, &env)
@@ -1094,50 +952,50 @@ func e2ePythonCases(t *testing.T, s *e2eServer, imgDir string) {
 				t.Errorf("metadata = %s, want the numbers exactly as sent (12345678901234567890, 1.10, 1e2)", c)
 			}
 		}},
-		{name: "json_process_no_metadata", check: func(t *testing.T, r e2eResp, _ map[string]any) {
+		{name: "json_process_no_metadata", check: func(t *testing.T, r response, _ map[string]any) {
 			m := e2eJSONResponse(t, r, "image/png", "png", 64, 48)
 			if got := m["metadata"]; !reflect.DeepEqual(got, map[string]any{}) {
 				t.Errorf("metadata = %#v, want {}", got)
 			}
 		}},
-		{name: "json_accept_image", check: func(t *testing.T, r e2eResp, _ map[string]any) { checkImage(t, r, "png", 16, 12) }},
-		{name: "json_data_uri", check: func(t *testing.T, r e2eResp, _ map[string]any) { e2eJSONResponse(t, r, "image/png", "png", 48, 64) }},
-		{name: "json_urlsafe_unpadded", check: func(t *testing.T, r e2eResp, sent map[string]any) {
+		{name: "json_accept_image", check: func(t *testing.T, r response, _ map[string]any) { checkImage(t, r, "png", 16, 12) }},
+		{name: "json_data_uri", check: func(t *testing.T, r response, _ map[string]any) { e2eJSONResponse(t, r, "image/png", "png", 48, 64) }},
+		{name: "json_urlsafe_unpadded", check: func(t *testing.T, r response, sent map[string]any) {
 			if sent["urlsafe_chars"] != true || sent["unpadded"] != true {
 				t.Errorf("the test image did not exercise URL-safe unpadded base64: %v", sent)
 			}
 			e2eJSONResponse(t, r, "image/png", "png", 64, 48)
 		}},
-		{name: "json_b64_newlines", check: func(t *testing.T, r e2eResp, sent map[string]any) {
+		{name: "json_b64_newlines", check: func(t *testing.T, r response, sent map[string]any) {
 			if n, _ := sent["newlines"].(float64); n < 2 {
 				t.Errorf("the base64 sent had %v newlines, want several", sent["newlines"])
 			}
 			e2eJSONResponse(t, r, "image/jpeg", "jpeg", 64, 48)
 		}},
-		{name: "json_info", check: func(t *testing.T, r e2eResp, sent map[string]any) {
+		{name: "json_info", check: func(t *testing.T, r response, sent map[string]any) {
 			m := e2eJSON(t, r)
 			e2eFields(t, m, map[string]any{"format": "jpeg", "width": 64.0, "height": 48.0, "orientation": 6.0,
 				"display_width": 48.0, "display_height": 64.0, "metadata": sent["metadata"]})
 		}},
-		{name: "multipart_process", check: func(t *testing.T, r e2eResp, _ map[string]any) { checkImage(t, r, "jpeg", 20, 15) }},
-		{name: "multipart_file_alias", check: func(t *testing.T, r e2eResp, _ map[string]any) { checkImage(t, r, "jpeg", 16, 12) }},
-		{name: "multipart_info", check: func(t *testing.T, r e2eResp, _ map[string]any) {
+		{name: "multipart_process", check: func(t *testing.T, r response, _ map[string]any) { checkImage(t, r, "jpeg", 20, 15) }},
+		{name: "multipart_file_alias", check: func(t *testing.T, r response, _ map[string]any) { checkImage(t, r, "jpeg", 16, 12) }},
+		{name: "multipart_info", check: func(t *testing.T, r response, _ map[string]any) {
 			e2eFields(t, e2eJSON(t, r), map[string]any{"format": "gif", "frames": 2.0, "animated": true, "metadata": map[string]any{"id": "7"}})
 		}},
-		{name: "raw_process", check: func(t *testing.T, r e2eResp, _ map[string]any) {
+		{name: "raw_process", check: func(t *testing.T, r response, _ map[string]any) {
 			checkImage(t, r, "jpeg", 40, 30)
 			if got := r.header.Get("X-Request-ID"); got != "py-raw-1" {
 				t.Errorf("X-Request-ID = %q, want py-raw-1", got)
 			}
 		}},
 		{name: "data_is_path", want: &e2eWant{400, "body_is_path", "", []string{`"img.jpg"`}, []string{`data=open("img.jpg", "rb")`}},
-			check: func(t *testing.T, _ e2eResp, sent map[string]any) {
+			check: func(t *testing.T, _ response, sent map[string]any) {
 				if sent["content_type"] != nil {
 					t.Errorf("requests sent Content-Type %v; the case needs none", sent["content_type"])
 				}
 			}},
 		{name: "data_file_no_content_type", want: &e2eWant{400, "missing_content_type", "", []string{"JPEG"}, []string{"image/jpeg"}},
-			check: func(t *testing.T, _ e2eResp, sent map[string]any) {
+			check: func(t *testing.T, _ response, sent map[string]any) {
 				if sent["content_type"] != nil {
 					t.Errorf("requests sent Content-Type %v; the case needs none", sent["content_type"])
 				}
@@ -1193,7 +1051,7 @@ func e2ePythonCases(t *testing.T, s *e2eServer, imgDir string) {
 
 // ---- small helpers -------------------------------------------------------
 
-func e2eJSON(t *testing.T, r e2eResp) map[string]any {
+func e2eJSON(t *testing.T, r response) map[string]any {
 	t.Helper()
 	if r.status != http.StatusOK {
 		t.Fatalf("status = %d, want 200; body: %.500s", r.status, r.body)
@@ -1209,7 +1067,7 @@ func e2eJSON(t *testing.T, r e2eResp) map[string]any {
 }
 
 // e2eJSONResponse checks a JSON-form answer of /v1/process and the image in it.
-func e2eJSONResponse(t *testing.T, r e2eResp, ct, format string, w, h int) map[string]any {
+func e2eJSONResponse(t *testing.T, r response, ct, format string, w, h int) map[string]any {
 	t.Helper()
 	m := e2eJSON(t, r)
 	e2eFields(t, m, map[string]any{"content_type": ct, "width": float64(w), "height": float64(h)})

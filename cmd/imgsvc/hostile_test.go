@@ -11,18 +11,15 @@ import (
 	"fmt"
 	"hash/crc32"
 	"image"
-	"image/png"
 	"io"
 	"mime/multipart"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -48,50 +45,25 @@ const (
 	hostileMemBudget   = 256 << 20
 )
 
+// hostileInstance is the binary under test, with its resident memory watched.
 type hostileInstance struct {
-	base, addr string
-	cmd        *exec.Cmd
-	done       chan struct{}
-	log        *syncBuffer
-	peakRSS    atomic.Int64
-	stopWatch  chan struct{}
+	*binInstance
+	peakRSS atomic.Int64
 }
 
-// hostileStart builds the binary into a temporary directory and starts it on
-// free loopback ports.
+// hostileStart starts the binary with the suite's limits.
 func hostileStart(t *testing.T) *hostileInstance {
 	t.Helper()
-	bin := buildBinary(t, t.TempDir())
-	for attempt := 0; attempt < 3; attempt++ {
-		addr, admin := freeAddr(t), freeAddr(t)
-		s := &hostileInstance{base: "http://" + addr, addr: addr, done: make(chan struct{}), log: &syncBuffer{}, stopWatch: make(chan struct{})}
-		s.cmd = exec.Command(bin, "-addr", addr, "-admin-addr", admin, "-log-level", "warn",
-			"-workers", "2", "-queue-size", "8", "-queue-timeout", "2s", "-job-timeout", "5s",
-			"-memory-budget", strconv.Itoa(hostileMemBudget),
-			"-max-body-bytes", strconv.Itoa(hostileMaxBody),
-			"-max-input-pixels", strconv.Itoa(hostileMaxPixels), "-max-output-pixels", strconv.Itoa(hostileMaxPixels),
-			"-max-header-bytes", strconv.Itoa(hostileHeaderBytes),
-			"-read-header-timeout", hostileHeaderWait.String(), "-body-timeout", hostileBodyTimeout.String(),
-			"-write-timeout", "20s", "-idle-timeout", "5s", "-shutdown-grace", "5s")
-		s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
-		s.cmd.Env = append(os.Environ(), "GOMEMLIMIT=off")
-		if err := s.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		go func() { s.cmd.Wait(); close(s.done) }()
-		if s.healthy(10 * time.Second) {
-			go s.watchRSS()
-			t.Cleanup(func() { s.stop(t) })
-			return s
-		}
-		s.cmd.Process.Kill()
-		<-s.done
-		if !strings.Contains(s.log.String(), "address already in use") {
-			t.Fatalf("the binary did not become healthy:\n%s", s.log.String())
-		}
-	}
-	t.Fatal("no free port after 3 attempts")
-	return nil
+	s := &hostileInstance{binInstance: startBinary(t,
+		"-workers", "2", "-queue-size", "8", "-queue-timeout", "2s", "-job-timeout", "5s",
+		"-memory-budget", strconv.Itoa(hostileMemBudget),
+		"-max-body-bytes", strconv.Itoa(hostileMaxBody),
+		"-max-input-pixels", strconv.Itoa(hostileMaxPixels), "-max-output-pixels", strconv.Itoa(hostileMaxPixels),
+		"-max-header-bytes", strconv.Itoa(hostileHeaderBytes),
+		"-read-header-timeout", hostileHeaderWait.String(), "-body-timeout", hostileBodyTimeout.String(),
+		"-write-timeout", "20s", "-idle-timeout", "5s", "-shutdown-grace", "5s")}
+	go s.watchRSS()
+	return s
 }
 
 func (s *hostileInstance) healthy(limit time.Duration) bool {
@@ -99,7 +71,7 @@ func (s *hostileInstance) healthy(limit time.Duration) bool {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
 		select {
-		case <-s.done:
+		case <-s.exited:
 			return false
 		default:
 		}
@@ -134,9 +106,7 @@ func (s *hostileInstance) watchRSS() {
 	defer tick.Stop()
 	for {
 		select {
-		case <-s.stopWatch:
-			return
-		case <-s.done:
+		case <-s.exited:
 			return
 		case <-tick.C:
 			if r := s.rss("VmRSS"); r > s.peakRSS.Load() {
@@ -150,21 +120,6 @@ func (s *hostileInstance) watchRSS() {
 // it has one, else the sampled maximum.
 func (s *hostileInstance) peak() int64 {
 	return max(s.peakRSS.Load(), s.rss("VmHWM"))
-}
-
-func (s *hostileInstance) stop(t *testing.T) {
-	close(s.stopWatch)
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(8 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
-		t.Errorf("the binary did not exit within 8 s of SIGTERM")
-	}
-	if t.Failed() {
-		t.Logf("log of the instance:\n%s", s.log.String())
-	}
 }
 
 // ---- hostile files ---------------------------------------------------------
@@ -264,16 +219,6 @@ func hostileWebPHeader(w, h uint32) []byte {
 	return append(out, body...)
 }
 
-// hostileBigPNG is a w×h black PNG: a few KB that decode to w×h×4 bytes.
-func hostileBigPNG(t *testing.T, w, h int) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, w, h))); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
 func hostileGzip(t *testing.T, n int, deflateOnly bool) []byte {
 	t.Helper()
 	var b bytes.Buffer
@@ -332,21 +277,14 @@ type hostileCase struct {
 	body    []byte
 	chunked bool // send the body without a Content-Length
 	// raw, if set, talks to the socket itself instead of the fields above.
-	raw func(t *testing.T, addr string) hostileAnswer
+	raw func(t *testing.T, addr string) (response, error)
 	// status and code are the answer wanted; code "" means net/http's own
 	// text/plain answer, and status 0 that the server closes the connection
 	// without one.
 	status int
 	code   string
 	within time.Duration // default 3 s
-	check  func(t *testing.T, a hostileAnswer)
-}
-
-type hostileAnswer struct {
-	status int
-	header http.Header
-	body   []byte
-	err    error
+	check  func(t *testing.T, a response)
 }
 
 var hostileClient = &http.Client{
@@ -354,7 +292,7 @@ var hostileClient = &http.Client{
 	Transport: &http.Transport{DisableKeepAlives: true, DisableCompression: true, ExpectContinueTimeout: 5 * time.Second},
 }
 
-func (c hostileCase) do(t *testing.T, s *hostileInstance) hostileAnswer {
+func (c hostileCase) do(t *testing.T, s *hostileInstance) (response, error) {
 	if c.raw != nil {
 		return c.raw(t, s.addr)
 	}
@@ -382,25 +320,25 @@ func (c hostileCase) do(t *testing.T, s *hostileInstance) hostileAnswer {
 	}
 	resp, err := hostileClient.Do(req)
 	if err != nil {
-		return hostileAnswer{err: err}
+		return response{}, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	return hostileAnswer{status: resp.StatusCode, header: resp.Header, body: b, err: err}
+	return response{resp.StatusCode, resp.Header, b}, err
 }
 
 // hostileRaw writes head, then feeds the rest with send, and reads one
 // answer; status 0 means the server closed the connection without one.
-func hostileRaw(t *testing.T, addr, head string, send func(c net.Conn)) hostileAnswer {
+func hostileRaw(t *testing.T, addr, head string, send func(c net.Conn)) (response, error) {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
-		return hostileAnswer{err: err}
+		return response{}, err
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(15 * time.Second))
 	if _, err := io.WriteString(c, head); err != nil {
-		return hostileAnswer{err: err}
+		return response{}, err
 	}
 	if send != nil {
 		send(c)
@@ -408,13 +346,13 @@ func hostileRaw(t *testing.T, addr, head string, send func(c net.Conn)) hostileA
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
 		if err == io.EOF || errors_is_reset(err) {
-			return hostileAnswer{} // closed without an answer
+			return response{}, nil // closed without an answer
 		}
-		return hostileAnswer{err: err}
+		return response{}, err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return hostileAnswer{status: resp.StatusCode, header: resp.Header, body: b}
+	return response{resp.StatusCode, resp.Header, b}, nil
 }
 
 func errors_is_reset(err error) bool {
@@ -480,7 +418,7 @@ func hostileCases(t *testing.T) []hostileCase {
 	// client that pushes the whole body regardless may see the connection
 	// reset after the 413, before it reads it.
 	expect100 := map[string]string{"Expect": "100-continue"}
-	okJSON := func(a hostileAnswer) map[string]any {
+	okJSON := func(a response) map[string]any {
 		var m map[string]any
 		if err := json.Unmarshal(a.body, &m); err != nil {
 			t.Errorf("answer is not JSON: %v", err)
@@ -492,7 +430,7 @@ func hostileCases(t *testing.T) []hostileCase {
 		// Pixel floods: headers that claim far more pixels than the bytes hold.
 		{name: "png flood 100k×100k", ct: "image/png", body: hostilePNGHeader(100_000, 100_000), status: 422, code: "image_too_large"},
 		{name: "png flood on /v1/info is only described", route: "/v1/info", ct: "image/png", body: hostilePNGHeader(100_000, 100_000), status: 200,
-			check: func(t *testing.T, a hostileAnswer) {
+			check: func(t *testing.T, a response) {
 				if m := okJSON(a); m["width"] != float64(100_000) {
 					t.Errorf("info = %v, want width 100000", m)
 				}
@@ -507,11 +445,11 @@ func hostileCases(t *testing.T) []hostileCase {
 		{name: "flood just under the pixel limit, no pixel data", ct: "image/png", body: hostilePNGHeader(2000, 2000), status: 400, code: "corrupt_image"},
 		{name: "output flood from a tiny image", ct: "image/png", query: "width=65535&height=65535&fit=fill", body: pngSeed, status: 422, code: "output_too_large"},
 		{name: "output flood by rotation", ct: "image/png", query: "width=2200&height=2200&fit=fill&rotate=45", body: pngSeed, status: 422, code: "output_too_large"},
-		{name: "legal 2000×2000 PNG, 4 MP decoded", ct: "image/png", query: "width=100", body: hostileBigPNG(t, 2000, 2000), status: 200, within: 8 * time.Second},
+		{name: "legal 2000×2000 PNG, 4 MP decoded", ct: "image/png", query: "width=100", body: encodeImage(t, image.NewGray(image.Rect(0, 0, 2000, 2000)), "png"), status: 200, within: 8 * time.Second},
 		// Frames and empty images.
 		{name: "gif with 3000 frames is processed (first frame)", ct: "image/gif", body: manyFrames, status: 200},
 		{name: "gif with 3000 frames: info counts them", route: "/v1/info", ct: "image/gif", body: manyFrames, status: 200,
-			check: func(t *testing.T, a hostileAnswer) {
+			check: func(t *testing.T, a response) {
 				if m := okJSON(a); m["frames"] != float64(3000) {
 					t.Errorf("frames = %v, want 3000", m["frames"])
 				}
@@ -542,7 +480,7 @@ func hostileCases(t *testing.T) []hostileCase {
 		{name: "whitespace-only JSON", ct: "application/json", body: []byte("   \n  "), status: 400, code: "invalid_json"},
 		{name: "Content-Length over the limit", ct: "image/png", header: expect100, body: make([]byte, hostileMaxBody+1), status: 413, code: "body_too_large"},
 		{name: "chunked body over the limit", ct: "image/png", chunked: true, body: append(bytes.Clone(pngSeed), make([]byte, hostileMaxBody)...), status: 413, code: "body_too_large"},
-		{name: "Expect: 100-continue with a huge Content-Length", raw: func(t *testing.T, addr string) hostileAnswer {
+		{name: "Expect: 100-continue with a huge Content-Length", raw: func(t *testing.T, addr string) (response, error) {
 			return hostileRaw(t, addr, "POST /v1/process HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 10000000000\r\nExpect: 100-continue\r\n\r\n", nil)
 		}, status: 413, code: "body_too_large"},
 		// Multipart.
@@ -555,7 +493,7 @@ func hostileCases(t *testing.T) []hostileCase {
 		// JSON.
 		{name: "JSON nested 200k levels in metadata", ct: "application/json", body: deep, status: 400, code: "invalid_json"},
 		{name: "JSON with 3 MiB metadata is echoed", ct: "application/json", body: bigMeta, status: 200, within: 5 * time.Second,
-			check: func(t *testing.T, a hostileAnswer) {
+			check: func(t *testing.T, a response) {
 				if m := okJSON(a); len(fmt.Sprint(m["metadata"])) < 3<<20 {
 					t.Errorf("metadata was not echoed whole")
 				}
@@ -589,31 +527,31 @@ func hostileCases(t *testing.T) []hostileCase {
 		{name: "1000 unknown query parameters", ct: "image/png", query: strings.Repeat("zz=1&", 1000), body: pngSeed, status: 400, code: "unknown_option"},
 		{name: "Accept header with 800 ranges", ct: "image/png", header: map[string]string{"Accept": strings.Repeat("text/x, ", 800) + "image/x"}, body: pngSeed, status: 406, code: "not_acceptable"},
 		// The protocol itself.
-		{name: "headers over -max-header-bytes (net/http answers 431)", raw: func(t *testing.T, addr string) hostileAnswer {
+		{name: "headers over -max-header-bytes (net/http answers 431)", raw: func(t *testing.T, addr string) (response, error) {
 			return hostileRaw(t, addr, "POST /v1/process HTTP/1.1\r\nHost: x\r\nX-Junk: "+strings.Repeat("a", 4*hostileHeaderBytes)+"\r\nContent-Length: 0\r\n\r\n", nil)
 		}, status: 431},
-		{name: "malformed request line (net/http answers 400)", raw: func(t *testing.T, addr string) hostileAnswer {
+		{name: "malformed request line (net/http answers 400)", raw: func(t *testing.T, addr string) (response, error) {
 			return hostileRaw(t, addr, "POST /v1/process HTTP/9.9 junk\r\nHost: x\r\n\r\n", nil)
 		}, status: 400},
-		{name: "invalid Content-Length (net/http answers 400)", raw: func(t *testing.T, addr string) hostileAnswer {
+		{name: "invalid Content-Length (net/http answers 400)", raw: func(t *testing.T, addr string) (response, error) {
 			return hostileRaw(t, addr, "POST /v1/process HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: -1\r\n\r\n", nil)
 		}, status: 400},
-		{name: "malformed chunked encoding (reported as an unreadable body)", raw: func(t *testing.T, addr string) hostileAnswer {
+		{name: "malformed chunked encoding (reported as an unreadable body)", raw: func(t *testing.T, addr string) (response, error) {
 			return hostileRaw(t, addr, "POST /v1/process HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", nil)
 		}, status: 408, code: "request_timeout"},
-		{name: "unknown method", raw: func(t *testing.T, addr string) hostileAnswer {
+		{name: "unknown method", raw: func(t *testing.T, addr string) (response, error) {
 			return hostileRaw(t, addr, "BREW /v1/process HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", nil)
 		}, status: 405, code: "method_not_allowed"},
-		{name: "headers trickling past -read-header-timeout (net/http answers 400 and closes)", raw: func(t *testing.T, addr string) hostileAnswer {
+		{name: "headers trickling past -read-header-timeout (net/http answers 400 and closes)", raw: func(t *testing.T, addr string) (response, error) {
 			return hostileRaw(t, addr, "POST /v1/process HTTP/1.1\r\n", trickle("Host: x\r\nX-Slow: "+strings.Repeat("s", 100)+"\r\n\r\n", 100*time.Millisecond))
 		}, status: 400, within: hostileHeaderWait + 2*time.Second},
-		{name: "body trickling past -body-timeout", raw: func(t *testing.T, addr string) hostileAnswer {
+		{name: "body trickling past -body-timeout", raw: func(t *testing.T, addr string) (response, error) {
 			return hostileRaw(t, addr, "POST /v1/process HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 1000\r\n\r\n", trickle(strings.Repeat("x", 100), 100*time.Millisecond))
 		}, status: 408, code: "request_timeout", within: hostileBodyTimeout + 2*time.Second},
-		{name: "body stalled after 10 bytes", raw: func(t *testing.T, addr string) hostileAnswer {
+		{name: "body stalled after 10 bytes", raw: func(t *testing.T, addr string) (response, error) {
 			return hostileRaw(t, addr, "POST /v1/process HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 1000\r\n\r\n0123456789", nil)
 		}, status: 408, code: "request_timeout", within: hostileBodyTimeout + 2*time.Second},
-		{name: "body shorter than Content-Length, then half-close", raw: func(t *testing.T, addr string) hostileAnswer {
+		{name: "body shorter than Content-Length, then half-close", raw: func(t *testing.T, addr string) (response, error) {
 			return hostileRaw(t, addr, "POST /v1/process HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 1000\r\n\r\n0123456789", func(c net.Conn) {
 				c.(*net.TCPConn).CloseWrite()
 			})
@@ -663,13 +601,13 @@ func TestHostile(t *testing.T) {
 				within = 3 * time.Second
 			}
 			t0 := time.Now()
-			a := c.do(t, s)
+			a, err := c.do(t, s)
 			took := time.Since(t0)
 			if took > slowest {
 				slowest, slowestName = took, c.name
 			}
-			if a.err != nil {
-				t.Fatalf("request failed after %s: %v", took.Round(time.Millisecond), a.err)
+			if err != nil {
+				t.Fatalf("request failed after %s: %v", took.Round(time.Millisecond), err)
 			}
 			if took > within {
 				t.Errorf("answered in %s, want within %s", took.Round(time.Millisecond), within)
@@ -706,7 +644,13 @@ func TestHostile(t *testing.T) {
 				c.check(t, a)
 			}
 			if !s.healthy(3 * time.Second) {
-				t.Fatalf("the process no longer answers /healthz (exited: %v)", s.cmd.ProcessState)
+				state := "still running"
+				select {
+				case <-s.exited:
+					state = s.cmd.ProcessState.String()
+				default:
+				}
+				t.Fatalf("the process no longer answers /healthz (%s)", state)
 			}
 			if rss := s.rss("VmRSS"); rss > hostileRSSLimit {
 				t.Errorf("RSS is %d MiB after this case, over the bound of %d MiB", rss>>20, hostileRSSLimit>>20)

@@ -1,15 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,7 +14,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,105 +24,13 @@ import (
 	"github.com/imgsvc/imgsvc/handlers"
 )
 
-// The observability tests start the whole app (newApp + serve) on free
-// loopback ports, talk to it over HTTP and scrape its admin listener.
-
-// obsApp is a running app and where to reach it.
-type obsApp struct {
-	a      *app
-	public string // base URL of the public listener
-	admin  string // base URL of the admin listener
-	logs   *obsLogBuffer
-	cancel context.CancelFunc
-	done   chan error
-	once   sync.Once
-	err    error
-}
-
-func startObsApp(t *testing.T, args ...string) *obsApp {
-	t.Helper()
-	args = append([]string{"-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0"}, args...)
-	// A GOMEMLIMIT "from the environment" keeps newApp from changing the test
-	// process's memory limit.
-	getenv := func(k string) string {
-		if k == "GOMEMLIMIT" {
-			return "off"
-		}
-		return ""
-	}
-	cfg, err := parseConfig(args, getenv, io.Discard)
-	if err != nil {
-		t.Fatalf("parseConfig(%q): %v", args, err)
-	}
-	logs := &obsLogBuffer{}
-	logger, err := newLogger(cfg, logs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	o := &obsApp{a: newApp(cfg, getenv, logger), logs: logs, cancel: cancel, done: make(chan error, 1)}
-	go func() { o.done <- o.a.serve(ctx) }()
-	t.Cleanup(func() {
-		if err := o.stop(); err != nil {
-			t.Errorf("serve returned %v, want nil", err)
-		}
-	})
-
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, l := range logs.lines(t) {
-			if l["msg"] == "listening" {
-				o.public = "http://" + l["addr"].(string)
-				o.admin = "http://" + l["admin_addr"].(string)
-				return o
-			}
-		}
-		select {
-		case err := <-o.done:
-			t.Fatalf("serve returned early: %v", err)
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	t.Fatal("the app did not log its listening addresses within 10 s")
-	return nil
-}
-
-// stop cancels the app's context and waits for serve to return.
-func (o *obsApp) stop() error {
-	o.once.Do(func() {
-		o.cancel()
-		select {
-		case o.err = <-o.done:
-		case <-time.After(30 * time.Second):
-			o.err = fmt.Errorf("serve did not return within 30 s of cancel")
-		}
-	})
-	return o.err
-}
-
-// obsLogBuffer collects the app's JSON log lines.
-type obsLogBuffer struct{ syncBuffer }
-
-func (b *obsLogBuffer) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	data := []byte(b.String())
-	var out []map[string]any
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("log line is not JSON: %q: %v", sc.Text(), err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
+// The observability tests start the service in process (startRun), talk to
+// it over HTTP and scrape its admin listener.
 
 // requestLines returns the request log lines of request ID id.
-func (b *obsLogBuffer) requestLines(t *testing.T, id string) []map[string]any {
+func requestLines(t *testing.T, log, id string) []map[string]any {
 	var out []map[string]any
-	for _, l := range b.lines(t) {
+	for _, l := range logLines(t, log) {
 		if l["msg"] == "request" && l["request_id"] == id {
 			out = append(out, l)
 		}
@@ -141,37 +43,32 @@ type obsReq struct {
 	body                                []byte
 }
 
-type obsResp struct {
-	status int
-	header http.Header
-	body   []byte
+// obsDo sends r to its URL.
+func obsDo(t *testing.T, r obsReq) response {
+	t.Helper()
+	return doRequest(t, r.method, r.url, r.header(), r.body)
 }
 
-func obsDo(t *testing.T, r obsReq) obsResp {
-	t.Helper()
-	req, err := http.NewRequest(r.method, r.url, bytes.NewReader(r.body))
-	if err != nil {
-		t.Fatal(err)
+// obsServe hands r, whose url is a path, to h directly.
+func obsServe(h http.Handler, r obsReq) response {
+	req := httptest.NewRequest(r.method, r.url, bytes.NewReader(r.body))
+	for k, v := range r.header() {
+		req.Header.Set(k, v)
 	}
-	if r.body == nil {
-		req.Body = http.NoBody
-	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return response{rec.Code, rec.Result().Header, rec.Body.Bytes()}
+}
+
+func (r obsReq) header() map[string]string {
+	h := map[string]string{}
 	if r.contentType != "" {
-		req.Header.Set("Content-Type", r.contentType)
+		h["Content-Type"] = r.contentType
 	}
 	if r.requestID != "" {
-		req.Header.Set("X-Request-ID", r.requestID)
+		h["X-Request-ID"] = r.requestID
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", r.method, r.url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return obsResp{resp.StatusCode, resp.Header, b}
+	return h
 }
 
 // problemCode is the "code" of a problem+json body, or "".
@@ -183,25 +80,15 @@ func problemCode(b []byte) string {
 	return p.Code
 }
 
-func obsPNG(t *testing.T, w, h int) []byte {
+// obsScrape fetches and parses the admin listener's /metrics.
+func obsScrape(t *testing.T, o *runInstance) map[string]*dto.MetricFamily {
 	t.Helper()
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, color.NRGBA{uint8(x * 7), uint8(y * 5), 90, 255})
-		}
-	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+	return obsParseMetrics(t, obsDo(t, obsReq{method: http.MethodGet, url: o.admin + "/metrics"}))
 }
 
-// obsScrape fetches and parses the admin listener's /metrics.
-func obsScrape(t *testing.T, o *obsApp) map[string]*dto.MetricFamily {
+// obsParseMetrics parses an answer of /metrics.
+func obsParseMetrics(t *testing.T, r response) map[string]*dto.MetricFamily {
 	t.Helper()
-	r := obsDo(t, obsReq{method: http.MethodGet, url: o.admin + "/metrics"})
 	if r.status != http.StatusOK {
 		t.Fatalf("GET admin /metrics: status %d, want 200", r.status)
 	}
@@ -249,20 +136,20 @@ next:
 const obsSecret = "secret-token-4711" // appears in a URL and must not appear in labels
 
 // obsSendTraffic sends successes and errors so that every labelled series exists.
-func obsSendTraffic(t *testing.T, o *obsApp) {
+func obsSendTraffic(t *testing.T, o *runInstance) {
 	t.Helper()
-	img := obsPNG(t, 64, 48)
+	img := encodeImage(t, gradient(64, 48), "png")
 	reqs := []struct {
 		r          obsReq
 		wantStatus int
 	}{
-		{obsReq{method: "POST", url: o.public + "/v1/process?width=32", contentType: "image/png", body: img}, 200},
-		{obsReq{method: "POST", url: o.public + "/v1/info", contentType: "image/png", body: img}, 200},
-		{obsReq{method: "GET", url: o.public + "/healthz"}, 200},
-		{obsReq{method: "POST", url: o.public + "/v1/process", body: img}, 400},
-		{obsReq{method: "POST", url: o.public + "/v1/process", contentType: "text/plain", body: []byte("hello")}, 415},
-		{obsReq{method: "GET", url: o.public + "/files/" + obsSecret}, 404},
-		{obsReq{method: "PURGE", url: o.public + "/v1/process"}, 405},
+		{obsReq{method: "POST", url: o.base + "/v1/process?width=32", contentType: "image/png", body: img}, 200},
+		{obsReq{method: "POST", url: o.base + "/v1/info", contentType: "image/png", body: img}, 200},
+		{obsReq{method: "GET", url: o.base + "/healthz"}, 200},
+		{obsReq{method: "POST", url: o.base + "/v1/process", body: img}, 400},
+		{obsReq{method: "POST", url: o.base + "/v1/process", contentType: "text/plain", body: []byte("hello")}, 415},
+		{obsReq{method: "GET", url: o.base + "/files/" + obsSecret}, 404},
+		{obsReq{method: "PURGE", url: o.base + "/v1/process"}, 405},
 	}
 	for _, tt := range reqs {
 		if r := obsDo(t, tt.r); r.status != tt.wantStatus {
@@ -272,7 +159,7 @@ func obsSendTraffic(t *testing.T, o *obsApp) {
 }
 
 func TestApp_MetricsOnAdminListenerOnly(t *testing.T) {
-	o := startObsApp(t)
+	o := startRun(t, nil)
 
 	r := obsDo(t, obsReq{method: "GET", url: o.admin + "/metrics"})
 	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/plain") {
@@ -282,12 +169,12 @@ func TestApp_MetricsOnAdminListenerOnly(t *testing.T) {
 		t.Errorf("admin /metrics has no imgsvc_build_info")
 	}
 
-	r = obsDo(t, obsReq{method: "GET", url: o.public + "/metrics"})
+	r = obsDo(t, obsReq{method: "GET", url: o.base + "/metrics"})
 	if r.status != http.StatusNotFound || problemCode(r.body) != "not_found" {
 		t.Errorf("public GET /metrics: %d %s, want 404 not_found", r.status, r.body)
 	}
 
-	for _, base := range []string{o.public, o.admin} {
+	for _, base := range []string{o.base, o.admin} {
 		for _, path := range []string{"/healthz", "/readyz"} {
 			if r := obsDo(t, obsReq{method: "GET", url: base + path}); r.status != http.StatusOK {
 				t.Errorf("GET %s%s: %d, want 200", base, path, r.status)
@@ -297,7 +184,7 @@ func TestApp_MetricsOnAdminListenerOnly(t *testing.T) {
 }
 
 func TestApp_MetricsExported(t *testing.T) {
-	o := startObsApp(t)
+	o := startRun(t, nil)
 	obsSendTraffic(t, o)
 	mfs := obsScrape(t, o)
 
@@ -422,37 +309,45 @@ func TestApp_MetricsExported(t *testing.T) {
 // with 503 overloaded, the gauges show it, and the queued request's log
 // line carries the time it waited.
 func TestApp_SaturationReadinessAndQueueWait(t *testing.T) {
-	o := startObsApp(t, "-workers", "1", "-queue-size", "1", "-retry-after", "3s")
-	pool := o.a.pool
+	// The test holds the pool's only worker itself, so it calls the app's
+	// handlers directly instead of starting the service.
+	a, logs := newTestApp(t, "-workers", "1", "-queue-size", "1", "-retry-after", "3s")
+	pool := a.pool
 
 	release := make(chan struct{})
 	blocked := make(chan error, 1)
 	go func() { blocked <- pool.Do(context.Background(), 0, func(context.Context) { <-release }) }()
-	obsWaitFor(t, "the worker to be busy", func() bool { return pool.Stats().Busy == 1 })
+	waitFor(t, "the worker to be busy", func() bool { return pool.Stats().Busy == 1 })
 
-	img := obsPNG(t, 32, 32)
-	queued := make(chan obsResp, 1)
+	img := encodeImage(t, gradient(32, 32), "png")
+	queued := make(chan response, 1)
 	start := time.Now()
 	go func() {
-		queued <- obsDo(t, obsReq{method: "POST", url: o.public + "/v1/process", contentType: "image/png", body: img, requestID: "queued-1"})
+		queued <- obsServe(a.public, obsReq{method: "POST", url: "/v1/process", contentType: "image/png", body: img, requestID: "queued-1"})
 	}()
-	obsWaitFor(t, "a job in the queue", func() bool { return pool.Stats().Queued == 1 })
+	waitFor(t, "a job in the queue", func() bool { return pool.Stats().Queued == 1 })
 
-	for _, base := range []string{o.public, o.admin} {
-		r := obsDo(t, obsReq{method: "GET", url: base + "/readyz"})
+	for _, l := range []struct {
+		name string
+		h    http.Handler
+	}{{"public", a.public}, {"admin", a.admin}} {
+		r := obsServe(l.h, obsReq{method: "GET", url: "/readyz"})
 		if r.status != http.StatusServiceUnavailable || problemCode(r.body) != "overloaded" {
-			t.Errorf("GET %s/readyz while saturated: %d %s, want 503 overloaded", base, r.status, r.body)
+			t.Errorf("GET /readyz on the %s listener while saturated: %d %s, want 503 overloaded", l.name, r.status, r.body)
 		}
-		if r := obsDo(t, obsReq{method: "GET", url: base + "/healthz"}); r.status != http.StatusOK {
-			t.Errorf("GET %s/healthz while saturated: %d, want 200 (liveness only)", base, r.status)
+		if r := obsServe(l.h, obsReq{method: "GET", url: "/healthz"}); r.status != http.StatusOK {
+			t.Errorf("GET /healthz on the %s listener while saturated: %d, want 200 (liveness only)", l.name, r.status)
 		}
 	}
-	r := obsDo(t, obsReq{method: "POST", url: o.public + "/v1/process", contentType: "image/png", body: img, requestID: "refused-1"})
+	r := obsServe(a.public, obsReq{method: "POST", url: "/v1/process", contentType: "image/png", body: img, requestID: "refused-1"})
 	if r.status != http.StatusServiceUnavailable || problemCode(r.body) != "overloaded" || r.header.Get("Retry-After") != "3" {
 		t.Errorf("POST while saturated: %d Retry-After %q %s, want 503 overloaded with Retry-After 3", r.status, r.header.Get("Retry-After"), r.body)
 	}
 
-	mfs := obsScrape(t, o)
+	scrape := func() map[string]*dto.MetricFamily {
+		return obsParseMetrics(t, obsServe(a.admin, obsReq{method: "GET", url: "/metrics"}))
+	}
+	mfs := scrape()
 	for _, tt := range []struct {
 		name   string
 		labels map[string]string
@@ -480,11 +375,11 @@ func TestApp_SaturationReadinessAndQueueWait(t *testing.T) {
 	if r := <-queued; r.status != http.StatusOK {
 		t.Fatalf("queued request: %d %s, want 200", r.status, r.body)
 	}
-	obsWaitFor(t, "/readyz to recover", func() bool {
-		return obsDo(t, obsReq{method: "GET", url: o.admin + "/readyz"}).status == http.StatusOK
+	waitFor(t, "/readyz to recover", func() bool {
+		return obsServe(a.admin, obsReq{method: "GET", url: "/readyz"}).status == http.StatusOK
 	})
 
-	lines := o.logs.requestLines(t, "queued-1")
+	lines := requestLines(t, logs.String(), "queued-1")
 	if len(lines) != 1 {
 		t.Fatalf("%d request log lines for the queued request, want 1", len(lines))
 	}
@@ -493,7 +388,7 @@ func TestApp_SaturationReadinessAndQueueWait(t *testing.T) {
 	}
 	// The refusal is a 5xx: logged at error level with its detail.
 	var failed bool
-	for _, l := range o.logs.lines(t) {
+	for _, l := range logLines(t, logs.String()) {
 		if l["msg"] == "request failed" && l["request_id"] == "refused-1" {
 			failed = l["level"] == "ERROR" && l["code"] == "overloaded" && strings.Contains(fmt.Sprint(l["detail"]), "queue")
 		}
@@ -502,19 +397,19 @@ func TestApp_SaturationReadinessAndQueueWait(t *testing.T) {
 		t.Errorf("no error log line with code and detail for the refused request")
 	}
 	// Two jobs were admitted: the blocking one and the queued request.
-	if got, _ := obsValue(obsScrape(t, o), "imgsvc_queue_wait_seconds", nil); got != 2 {
+	if got, _ := obsValue(scrape(), "imgsvc_queue_wait_seconds", nil); got != 2 {
 		t.Errorf("imgsvc_queue_wait_seconds_count = %v, want 2", got)
 	}
 }
 
 func TestApp_ReadyzFailsWhileDraining(t *testing.T) {
-	o := startObsApp(t, "-drain-delay", "2s")
+	o := startRun(t, nil, "-drain-delay", "2s")
 	if r := obsDo(t, obsReq{method: "GET", url: o.admin + "/readyz"}); r.status != http.StatusOK {
 		t.Fatalf("/readyz before shutdown: %d, want 200", r.status)
 	}
 	stopped := make(chan error, 1)
 	go func() { stopped <- o.stop() }()
-	obsWaitFor(t, "/readyz to fail while draining", func() bool {
+	waitFor(t, "/readyz to fail while draining", func() bool {
 		return obsDo(t, obsReq{method: "GET", url: o.admin + "/readyz"}).status == http.StatusServiceUnavailable
 	})
 	if r := obsDo(t, obsReq{method: "GET", url: o.admin + "/healthz"}); r.status != http.StatusOK {
@@ -526,24 +421,24 @@ func TestApp_ReadyzFailsWhileDraining(t *testing.T) {
 }
 
 func TestApp_RequestLog(t *testing.T) {
-	o := startObsApp(t)
-	img := obsPNG(t, 40, 30)
+	o := startRun(t, nil)
+	img := encodeImage(t, gradient(40, 30), "png")
 	tests := []struct {
 		name                string
 		r                   obsReq
 		wantStatus          int
 		wantRoute, wantCode string
 	}{
-		{"processed", obsReq{method: "POST", url: o.public + "/v1/process", contentType: "image/png", body: img, requestID: "log-ok"}, 200, "/v1/process", ""},
-		{"client error", obsReq{method: "POST", url: o.public + "/process", contentType: "text/plain", body: []byte("x"), requestID: "log-415"}, 415, "/process", "unsupported_content_type"},
-		{"no route", obsReq{method: "GET", url: o.public + "/nope", requestID: "log-404"}, 404, "unmatched", "not_found"},
+		{"processed", obsReq{method: "POST", url: o.base + "/v1/process", contentType: "image/png", body: img, requestID: "log-ok"}, 200, "/v1/process", ""},
+		{"client error", obsReq{method: "POST", url: o.base + "/process", contentType: "text/plain", body: []byte("x"), requestID: "log-415"}, 415, "/process", "unsupported_content_type"},
+		{"no route", obsReq{method: "GET", url: o.base + "/nope", requestID: "log-404"}, 404, "unmatched", "not_found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if r := obsDo(t, tt.r); r.status != tt.wantStatus {
 				t.Fatalf("status %d, want %d", r.status, tt.wantStatus)
 			}
-			lines := o.logs.requestLines(t, tt.r.requestID)
+			lines := requestLines(t, o.log.String(), tt.r.requestID)
 			if len(lines) != 1 {
 				t.Fatalf("%d request log lines, want 1", len(lines))
 			}
@@ -566,48 +461,22 @@ func TestApp_RequestLog(t *testing.T) {
 	t.Run("log level warn drops request lines", func(t *testing.T) {
 		// The "listening" line is info too, so this app is not served on a
 		// port: its public handler is called directly.
-		cfg, err := parseConfig([]string{"-log-level", "warn"}, func(string) string { return "" }, io.Discard)
-		if err != nil {
-			t.Fatal(err)
-		}
-		logs := &obsLogBuffer{}
-		logger, err := newLogger(cfg, logs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		a := newApp(cfg, func(k string) string {
-			if k == "GOMEMLIMIT" {
-				return "off"
-			}
-			return ""
-		}, logger)
-		defer a.pool.Close()
+		a, logs := newTestApp(t, "-log-level", "warn")
 		for _, path := range []string{"/healthz", "/nope"} {
 			rec := httptest.NewRecorder()
 			a.public.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
 		}
-		if lines := logs.lines(t); len(lines) != 0 {
+		if lines := logLines(t, logs.String()); len(lines) != 0 {
 			t.Errorf("-log-level warn logged %d lines for two 2xx/4xx requests: %v", len(lines), lines)
 		}
 	})
-}
-
-func obsWaitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // TestDeploy_QueriesUseExportedMetrics checks every PromQL expression of the
 // Grafana dashboards and the alert rules against the metric names a live
 // instance exports, and that the dashboard shows every imgsvc metric.
 func TestDeploy_QueriesUseExportedMetrics(t *testing.T) {
-	o := startObsApp(t)
+	o := startRun(t, nil)
 	obsSendTraffic(t, o)
 	mfs := obsScrape(t, o)
 

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"image"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,77 +16,9 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// runInstance is run started in a goroutine on free loopback ports.
-type runInstance struct {
-	addr, admin string // host:port
-	cancel      context.CancelFunc
-	done        chan error
-	out         *syncBuffer
-}
-
-// startRun starts run with the listen addresses and extra args, and waits
-// until /healthz answers on the public port.
-func startRun(t *testing.T, env map[string]string, args ...string) *runInstance {
-	t.Helper()
-	r := &runInstance{addr: freeAddr(t), admin: freeAddr(t), done: make(chan error, 1), out: &syncBuffer{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
-	all := append([]string{"-addr", r.addr, "-admin-addr", r.admin}, args...)
-	getenv := func(k string) string {
-		if k == "GOMEMLIMIT" {
-			return "off" // leave this process's memory limit alone
-		}
-		return env[k]
-	}
-	go func() { r.done <- run(ctx, all, getenv, r.out, r.out) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-r.done:
-		case <-time.After(30 * time.Second):
-			t.Errorf("run did not return within 30 s of cleanup")
-		}
-		if t.Failed() {
-			t.Logf("output of run:\n%s", r.out.String())
-		}
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-r.done:
-			r.done <- err
-			t.Fatalf("run returned early: %v\n%s", err, r.out.String())
-		default:
-		}
-		if resp, err := http.Get("http://" + r.addr + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return r
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("/healthz did not answer within 10 s\n%s", r.out.String())
-	return nil
-}
-
-// stop cancels run's context and returns what run returned.
-func (r *runInstance) stop(t *testing.T) error {
-	t.Helper()
-	r.cancel()
-	select {
-	case err := <-r.done:
-		r.done <- err // for the cleanup
-		return err
-	case <-time.After(30 * time.Second):
-		t.Fatalf("run did not return within 30 s of cancel")
-		return nil
-	}
-}
-
 func TestRun(t *testing.T) {
 	r := startRun(t, nil)
-	for _, u := range []string{"http://" + r.addr + "/healthz", "http://" + r.addr + "/readyz", "http://" + r.admin + "/healthz", "http://" + r.admin + "/readyz"} {
+	for _, u := range []string{r.base + "/healthz", r.base + "/readyz", r.admin + "/healthz", r.admin + "/readyz"} {
 		resp, err := http.Get(u)
 		if err != nil {
 			t.Fatal(err)
@@ -98,8 +29,8 @@ func TestRun(t *testing.T) {
 		}
 	}
 
-	src := e2eEncodePNG(t, e2eQuadrants(64, 48))
-	resp, err := http.Post("http://"+r.addr+"/v1/process?width=32&format=jpeg", "image/png", bytes.NewReader(src))
+	src := encodeImage(t, quadrants(64, 48), "png")
+	resp, err := http.Post(r.base+"/v1/process?width=32&format=jpeg", "image/png", bytes.NewReader(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,40 +47,37 @@ func TestRun(t *testing.T) {
 		t.Errorf("output is %v, want 32×24", b)
 	}
 
-	if err := r.stop(t); err != nil {
+	if err := r.stop(); err != nil {
 		t.Errorf("run returned %v after cancel, want nil", err)
 	}
-	if _, err := http.Get("http://" + r.addr + "/healthz"); err == nil {
+	if _, err := http.Get(r.base + "/healthz"); err == nil {
 		t.Errorf("the public port still answers after run returned")
 	}
-	if out := r.out.String(); !strings.Contains(out, `"listening"`) || !strings.Contains(out, r.addr) || !strings.Contains(out, r.admin) {
-		t.Errorf("the start log does not name both listen addresses %s and %s:\n%s", r.addr, r.admin, out)
+	if out := r.log.String(); !strings.Contains(out, `"listening"`) || !strings.Contains(out, r.addr) || !strings.Contains(out, r.adminAddr) {
+		t.Errorf("the start log does not name both listen addresses %s and %s:\n%s", r.addr, r.adminAddr, out)
 	}
 }
 
 func TestRun_envConfig(t *testing.T) {
 	// The listen addresses come from the environment only.
-	addr, admin := freeAddr(t), freeAddr(t)
-	r := &runInstance{addr: addr, admin: admin, done: make(chan error, 1), out: &syncBuffer{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
-	env := map[string]string{"IMGSVC_ADDR": addr, "IMGSVC_ADMIN_ADDR": admin, "IMGSVC_LOG_FORMAT": "text", "GOMEMLIMIT": "off"}
-	go func() { r.done <- run(ctx, nil, func(k string) string { return env[k] }, r.out, r.out) }()
-	defer cancel()
-	ok := false
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !ok; time.Sleep(10 * time.Millisecond) {
-		if resp, err := http.Get("http://" + admin + "/healthz"); err == nil {
-			resp.Body.Close()
-			ok = resp.StatusCode == http.StatusOK
+	r := startRun(t, map[string]string{"IMGSVC_ADDR": "127.0.0.1:0", "IMGSVC_ADMIN_ADDR": "127.0.0.1:0", "IMGSVC_LOG_FORMAT": "text"})
+	for _, a := range []string{r.addr, r.adminAddr} {
+		if !strings.HasPrefix(a, "127.0.0.1:") {
+			t.Errorf("listening on %q, want 127.0.0.1 from IMGSVC_ADDR and IMGSVC_ADMIN_ADDR (not the defaults :8080, :9090)", a)
 		}
 	}
-	if !ok {
-		t.Fatalf("no /healthz on IMGSVC_ADMIN_ADDR %s\n%s", admin, r.out.String())
+	ok := false
+	if resp, err := http.Get(r.admin + "/healthz"); err == nil {
+		resp.Body.Close()
+		ok = resp.StatusCode == http.StatusOK
 	}
-	if err := r.stop(t); err != nil {
+	if !ok {
+		t.Fatalf("no /healthz on IMGSVC_ADMIN_ADDR %s", r.adminAddr)
+	}
+	if err := r.stop(); err != nil {
 		t.Errorf("run returned %v, want nil", err)
 	}
-	if out := r.out.String(); !strings.Contains(out, "msg=listening") {
+	if out := r.log.String(); !strings.Contains(out, "msg=listening") {
 		t.Errorf("IMGSVC_LOG_FORMAT=text did not give text logs:\n%s", out)
 	}
 }
@@ -161,30 +89,30 @@ func TestRun_healthcheck(t *testing.T) {
 		var out bytes.Buffer
 		return run(context.Background(), append([]string{"healthcheck"}, args...), getenv, &out, &out)
 	}
-	if err := hc(noEnv, "-admin-addr", r.admin); err != nil {
-		t.Errorf("healthcheck -admin-addr %s = %v while up, want nil", r.admin, err)
+	if err := hc(noEnv, "-admin-addr", r.adminAddr); err != nil {
+		t.Errorf("healthcheck -admin-addr %s = %v while up, want nil", r.adminAddr, err)
 	}
 	if err := hc(func(k string) string {
 		if k == "IMGSVC_ADMIN_ADDR" {
-			return r.admin
+			return r.adminAddr
 		}
 		return ""
 	}); err != nil {
-		t.Errorf("healthcheck with IMGSVC_ADMIN_ADDR=%s = %v while up, want nil", r.admin, err)
+		t.Errorf("healthcheck with IMGSVC_ADMIN_ADDR=%s = %v while up, want nil", r.adminAddr, err)
 	}
 	if err := hc(noEnv, "-admin-addr", "", "-addr", r.addr); err != nil {
 		t.Errorf("healthcheck with the admin listener off, -addr %s = %v, want nil (it asks the public port)", r.addr, err)
 	}
 	// ":port" (all interfaces) is asked on loopback.
-	port := r.admin[strings.LastIndex(r.admin, ":"):]
+	port := r.adminAddr[strings.LastIndex(r.adminAddr, ":"):]
 	if err := hc(noEnv, "-admin-addr", port); err != nil {
 		t.Errorf("healthcheck -admin-addr %s = %v while up, want nil", port, err)
 	}
 
-	if err := r.stop(t); err != nil {
+	if err := r.stop(); err != nil {
 		t.Fatalf("run returned %v, want nil", err)
 	}
-	if err := hc(noEnv, "-admin-addr", r.admin); err == nil {
+	if err := hc(noEnv, "-admin-addr", r.adminAddr); err == nil {
 		t.Errorf("healthcheck = nil after the instance stopped, want an error")
 	}
 	if err := hc(noEnv, "-admin-addr", "nonsense"); err == nil {
@@ -197,9 +125,9 @@ func TestRun_healthcheck(t *testing.T) {
 // blur. The request must finish with 200 and run must return nil.
 func TestRun_shutdownFinishesInFlight(t *testing.T) {
 	r := startRun(t, nil, "-shutdown-grace", "60s")
-	src := e2eEncodePNG(t, e2eGradient(300, 300))
+	src := encodeImage(t, gradient(300, 300), "png")
 	pr, pw := io.Pipe()
-	req, err := http.NewRequest(http.MethodPost, "http://"+r.addr+"/v1/process?blur=20", pr)
+	req, err := http.NewRequest(http.MethodPost, r.base+"/v1/process?blur=20", pr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,11 +156,11 @@ func TestRun_shutdownFinishesInFlight(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // the handler is reading the body
 
 	stopped := make(chan error, 1)
-	go func() { stopped <- r.stop(t) }()
+	go func() { stopped <- r.stop() }()
 	// The listener closes at once: new connections are refused.
 	refused := false
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if resp, err := http.Get("http://" + r.addr + "/healthz"); err != nil {
+		if resp, err := http.Get(r.base + "/healthz"); err != nil {
 			refused = true
 			break
 		} else {
@@ -304,11 +232,11 @@ func TestRun_subcommandsAndErrors(t *testing.T) {
 		var out bytes.Buffer
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		err := run(ctx, []string{"-addr", r.addr, "-admin-addr", freeAddr(t)}, noEnv, &out, &out)
+		err := run(ctx, []string{"-addr", r.addr, "-admin-addr", "127.0.0.1:0"}, noEnv, &out, &out)
 		if err == nil || !strings.Contains(err.Error(), "-addr") || !strings.Contains(err.Error(), r.addr) {
 			t.Errorf("run on a busy -addr = %v, want an error naming -addr and %s", err, r.addr)
 		}
-		err = run(ctx, []string{"-addr", freeAddr(t), "-admin-addr", r.admin}, noEnv, &out, &out)
+		err = run(ctx, []string{"-addr", "127.0.0.1:0", "-admin-addr", r.adminAddr}, noEnv, &out, &out)
 		if err == nil || !strings.Contains(err.Error(), "-admin-addr") {
 			t.Errorf("run on a busy -admin-addr = %v, want an error naming -admin-addr", err)
 		}
@@ -318,13 +246,7 @@ func TestRun_subcommandsAndErrors(t *testing.T) {
 // TestApp_panicIsInternalError: a panic in a handler is a 500 internal
 // problem that leaks nothing, and the service goes on serving.
 func TestApp_panicIsInternalError(t *testing.T) {
-	cfg, err := parseConfig(nil, func(string) string { return "" }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs syncBuffer
-	a := newApp(cfg, func(string) string { return "" }, slog.New(slog.NewJSONHandler(&logs, nil)))
-	defer a.pool.Close()
+	a, logs := newTestApp(t)
 	a.public.GET("/test-panic", func(echo.Context) error { panic("secret internals") })
 
 	rec := httptest.NewRecorder()
