@@ -110,10 +110,12 @@ func awaitHealthy(log *syncBuffer, exited <-chan struct{}) (listeners, error) {
 // runInstance is run started in a goroutine by startRun.
 type runInstance struct {
 	listeners
-	log    *syncBuffer // run's stdout and stderr
-	cancel context.CancelFunc
-	exited chan struct{} // closed when run has returned
-	err    error         // what run returned, once exited is closed
+	log       *syncBuffer // run's stdout and stderr
+	cancel    context.CancelFunc
+	hurryc    chan struct{}
+	hurryOnce sync.Once
+	exited    chan struct{} // closed when run has returned
+	err       error         // what run returned, once exited is closed
 }
 
 // startRun starts run in a goroutine with env as its environment (plus
@@ -138,9 +140,9 @@ func startRun(t *testing.T, env map[string]string, args ...string) *runInstance 
 		return env[k]
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &runInstance{log: &syncBuffer{}, cancel: cancel, exited: make(chan struct{})}
+	r := &runInstance{log: &syncBuffer{}, cancel: cancel, hurryc: make(chan struct{}), exited: make(chan struct{})}
 	go func() {
-		r.err = run(ctx, all, getenv, r.log, r.log)
+		r.err = run(ctx, r.hurryc, all, getenv, r.log, r.log)
 		close(r.exited)
 	}()
 	t.Cleanup(func() {
@@ -159,7 +161,7 @@ func startRun(t *testing.T, env map[string]string, args ...string) *runInstance 
 	return r
 }
 
-// stop cancels run's context (what SIGTERM does) and returns what
+// stop cancels run's context (what the first SIGTERM does) and returns what
 // run returned, or an error if it did not return within 30 s.
 func (r *runInstance) stop() error {
 	r.cancel()
@@ -170,6 +172,9 @@ func (r *runInstance) stop() error {
 		return errors.New("run did not return within 30 s of cancel")
 	}
 }
+
+// hurry does what a second SIGTERM does.
+func (r *runInstance) hurry() { r.hurryOnce.Do(func() { close(r.hurryc) }) }
 
 // binInstance is the imgsvc binary started by startBinary.
 type binInstance struct {

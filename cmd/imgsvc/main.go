@@ -33,9 +33,8 @@ var (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	ctx, hurry := shutdownSignals(os.Interrupt, syscall.SIGTERM)
+	if err := run(ctx, hurry, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
@@ -44,9 +43,29 @@ func main() {
 	}
 }
 
+// shutdownSignals returns a context that ends at the first of sigs (shut
+// down gracefully) and a channel closed at the second (stop waiting: see
+// serve). A third gets the signal's default action.
+func shutdownSignals(sigs ...os.Signal) (context.Context, <-chan struct{}) {
+	c := make(chan os.Signal, 2)
+	signal.Notify(c, sigs...)
+	ctx, cancel := context.WithCancel(context.Background())
+	hurry := make(chan struct{})
+	go func() {
+		<-c
+		cancel()
+		<-c
+		close(hurry)
+		signal.Stop(c)
+	}()
+	return ctx, hurry
+}
+
 // run is the whole program: main only supplies the process's context,
-// arguments, environment and output.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// arguments, environment and output. When ctx ends the service shuts down
+// gracefully; when hurry closes too, it stops waiting (a nil hurry never
+// closes).
+func run(ctx context.Context, hurry <-chan struct{}, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 0 {
 		switch args[0] {
 		case "healthcheck":
@@ -65,7 +84,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	app := newApp(cfg, getenv, logger)
-	return app.serve(ctx)
+	return app.serve(ctx, hurry)
 }
 
 func newLogger(cfg config, w io.Writer) (*slog.Logger, error) {
@@ -186,9 +205,14 @@ func (a *app) httpServer(addr string, h http.Handler) *http.Server {
 	}
 }
 
+// errHurry is why the shutdown grace ended early: a second signal.
+var errHurry = errors.New("second signal")
+
 // serve listens on both addresses until ctx ends, then shuts down: readiness
 // fails first, keep-alives stop, in-flight requests finish within the grace.
-func (a *app) serve(ctx context.Context) error {
+// Once hurry closes it waits no more: the rest of the drain delay is skipped
+// and open connections are closed at once.
+func (a *app) serve(ctx context.Context, hurry <-chan struct{}) error {
 	publicLn, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on -addr %s: %w", a.cfg.Addr, err)
@@ -223,13 +247,33 @@ func (a *app) serve(ctx context.Context) error {
 	// once, racing clients that are sending their next request on them.
 	a.srv.SetDraining(true)
 	if a.cfg.DrainDelay > 0 && runErr == nil {
-		time.Sleep(a.cfg.DrainDelay) // let load balancers and clients move away
+		start := time.Now()
+		select {
+		case <-time.After(a.cfg.DrainDelay): // let load balancers and clients move away
+		case <-hurry:
+			a.log.Warn("second signal: drain delay cut short",
+				"waited", time.Since(start).Round(time.Millisecond).String(), "drain_delay", a.cfg.DrainDelay.String())
+		}
 	}
 	publicSrv.SetKeepAlivesEnabled(false)
-	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownGrace)
-	defer cancel()
+	gctx, cancelGrace := context.WithTimeout(context.Background(), a.cfg.ShutdownGrace)
+	defer cancelGrace()
+	sctx, cancel := context.WithCancelCause(gctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case <-hurry:
+			cancel(errHurry)
+		case <-sctx.Done():
+		}
+	}()
+	hurried := func() bool { return errors.Is(context.Cause(sctx), errHurry) }
 	if err := publicSrv.Shutdown(sctx); err != nil {
-		a.log.Warn("public server did not finish in time", "err", err)
+		if hurried() {
+			a.log.Warn("second signal: closing connections with requests still in flight")
+		} else {
+			a.log.Warn("public server did not finish in time", "err", err)
+		}
 		publicSrv.Close()
 	}
 	// Jobs still running when the grace is over are abandoned with the process.
@@ -238,7 +282,12 @@ func (a *app) serve(ctx context.Context) error {
 	select {
 	case <-closed:
 	case <-sctx.Done():
-		a.log.Warn("jobs still running at the end of the shutdown grace", "busy", a.pool.Stats().Busy)
+		switch busy := a.pool.Stats().Busy; {
+		case !hurried():
+			a.log.Warn("jobs still running at the end of the shutdown grace", "busy", busy)
+		case busy > 0:
+			a.log.Warn("second signal: abandoning jobs still running", "busy", busy)
+		}
 	}
 	if adminSrv != nil {
 		if err := adminSrv.Shutdown(sctx); err != nil {

@@ -5,11 +5,15 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"image"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -87,7 +91,7 @@ func TestRun_healthcheck(t *testing.T) {
 	noEnv := func(string) string { return "" }
 	hc := func(getenv func(string) string, args ...string) error {
 		var out bytes.Buffer
-		return run(context.Background(), append([]string{"healthcheck"}, args...), getenv, &out, &out)
+		return run(context.Background(), nil, append([]string{"healthcheck"}, args...), getenv, &out, &out)
 	}
 	if err := hc(noEnv, "-admin-addr", r.adminAddr); err != nil {
 		t.Errorf("healthcheck -admin-addr %s = %v while up, want nil", r.adminAddr, err)
@@ -200,11 +204,115 @@ func TestRun_shutdownFinishesInFlight(t *testing.T) {
 	}
 }
 
+// TestRun_hurrySkipsDrainDelay: a second signal (hurry) during the drain
+// delay ends it at once, and run still returns nil.
+func TestRun_hurrySkipsDrainDelay(t *testing.T) {
+	r := startRun(t, nil, "-drain-delay", "30s")
+	stopped := make(chan error, 1)
+	go func() { stopped <- r.stop() }()
+	waitFor(t, "/readyz to fail while draining", func() bool {
+		return doRequest(t, http.MethodGet, r.admin+"/readyz", nil, nil).status == http.StatusServiceUnavailable
+	})
+	r.hurry()
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Errorf("run returned %v, want nil", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("run did not return within 5 s of hurry (drain delay 30 s)")
+	}
+	if out := r.log.String(); !strings.Contains(out, "second signal: drain delay cut short") {
+		t.Errorf("no log line says the drain delay was cut short:\n%s", out)
+	}
+}
+
+// TestRun_hurryClosesInFlight: a second signal (hurry) during the shutdown
+// grace closes connections at once instead of waiting for the request in
+// flight, and run still returns nil.
+func TestRun_hurryClosesInFlight(t *testing.T) {
+	r := startRun(t, nil, "-shutdown-grace", "60s")
+	conn, err := net.Dial("tcp", r.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// A body that stops after 10 of its 1000 bytes keeps the request in flight.
+	fmt.Fprint(conn, "POST /v1/process HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 1000\r\n\r\n0123456789")
+	waitFor(t, "the request to be in flight", func() bool {
+		r := doRequest(t, http.MethodGet, r.admin+"/metrics", nil, nil)
+		return bytes.Contains(r.body, []byte("\nimgsvc_http_requests_in_flight 1\n"))
+	})
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- r.stop() }()
+	waitFor(t, "the public listener to close", func() bool {
+		c, err := net.Dial("tcp", r.addr)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	select {
+	case err := <-stopped:
+		t.Fatalf("run returned %v while a request was in flight, before hurry", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+
+	r.hurry()
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Errorf("run returned %v, want nil", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("run did not return within 5 s of hurry (shutdown grace 60 s)")
+	}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := conn.Read(make([]byte, 512)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("the in-flight connection is still open after hurry (read %d bytes, %v)", n, err)
+	}
+	if out := r.log.String(); !strings.Contains(out, "second signal: closing connections with requests still in flight") {
+		t.Errorf("no log line says in-flight requests were cut off:\n%s", out)
+	}
+}
+
+// TestShutdownSignals_secondSIGTERM: the binary, told to drain for 30 s,
+// exits within seconds, with status 0, on a second SIGTERM.
+func TestShutdownSignals_secondSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary; skipped with -short")
+	}
+	b := startBinary(t, "-drain-delay", "30s")
+	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "/readyz to fail while draining", func() bool {
+		return doRequest(t, http.MethodGet, b.admin+"/readyz", nil, nil).status == http.StatusServiceUnavailable
+	})
+	start := time.Now()
+	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-b.exited:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("still running 5 s after the second SIGTERM (drain delay 30 s)")
+	}
+	if code := b.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("exit status %d after two SIGTERMs, want 0", code)
+	}
+	if out := b.log.String(); !strings.Contains(out, "second signal: drain delay cut short") {
+		t.Errorf("no log line says the drain delay was cut short:\n%s", out)
+	}
+	t.Logf("exited %s after the second SIGTERM", time.Since(start).Round(time.Millisecond))
+}
+
 func TestRun_subcommandsAndErrors(t *testing.T) {
 	noEnv := func(string) string { return "" }
 	t.Run("version", func(t *testing.T) {
 		var out, errOut bytes.Buffer
-		if err := run(context.Background(), []string{"version"}, noEnv, &out, &errOut); err != nil {
+		if err := run(context.Background(), nil, []string{"version"}, noEnv, &out, &errOut); err != nil {
 			t.Fatalf("version = %v", err)
 		}
 		if !strings.HasPrefix(out.String(), "imgsvc ") {
@@ -213,7 +321,7 @@ func TestRun_subcommandsAndErrors(t *testing.T) {
 	})
 	t.Run("help", func(t *testing.T) {
 		var out, errOut bytes.Buffer
-		err := run(context.Background(), []string{"-h"}, noEnv, &out, &errOut)
+		err := run(context.Background(), nil, []string{"-h"}, noEnv, &out, &errOut)
 		if !errors.Is(err, flag.ErrHelp) {
 			t.Fatalf("-h = %v, want flag.ErrHelp (main exits 0)", err)
 		}
@@ -223,7 +331,7 @@ func TestRun_subcommandsAndErrors(t *testing.T) {
 	})
 	t.Run("bad flag", func(t *testing.T) {
 		var out bytes.Buffer
-		if err := run(context.Background(), []string{"-workers", "x"}, noEnv, &out, &out); err == nil {
+		if err := run(context.Background(), nil, []string{"-workers", "x"}, noEnv, &out, &out); err == nil {
 			t.Errorf("run -workers x = nil, want an error")
 		}
 	})
@@ -232,11 +340,11 @@ func TestRun_subcommandsAndErrors(t *testing.T) {
 		var out bytes.Buffer
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		err := run(ctx, []string{"-addr", r.addr, "-admin-addr", "127.0.0.1:0"}, noEnv, &out, &out)
+		err := run(ctx, nil, []string{"-addr", r.addr, "-admin-addr", "127.0.0.1:0"}, noEnv, &out, &out)
 		if err == nil || !strings.Contains(err.Error(), "-addr") || !strings.Contains(err.Error(), r.addr) {
 			t.Errorf("run on a busy -addr = %v, want an error naming -addr and %s", err, r.addr)
 		}
-		err = run(ctx, []string{"-addr", "127.0.0.1:0", "-admin-addr", r.adminAddr}, noEnv, &out, &out)
+		err = run(ctx, nil, []string{"-addr", "127.0.0.1:0", "-admin-addr", r.adminAddr}, noEnv, &out, &out)
 		if err == nil || !strings.Contains(err.Error(), "-admin-addr") {
 			t.Errorf("run on a busy -admin-addr = %v, want an error naming -admin-addr", err)
 		}
