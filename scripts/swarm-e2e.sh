@@ -3,6 +3,8 @@
 #
 #   scripts/swarm-e2e.sh            # build, deploy, check, tear down
 #   KEEP=1 scripts/swarm-e2e.sh     # leave the stack up on :8080 afterwards
+#   scripts/swarm-e2e.sh --update   # rewrite the table in docs/status-codes.md
+#                                   # instead of comparing it (= UPDATE_DOCS=1)
 #
 # What it does, in order (each step prints what it saw; any failure exits
 # non-zero, and cleanup runs from a trap):
@@ -15,8 +17,12 @@
 #   5. sends the three input forms (raw bytes, multipart, JSON base64),
 #   6. sends a set of client mistakes to the Swarm front on :$PORT and to a
 #      single `docker run` container of the same image on :$ENGINE_PORT,
-#      asserts the same status and problem `code`, and writes the table into
-#      docs/status-codes.md between the swarm-e2e markers,
+#      asserts the same status and problem `code`, and compares the table it
+#      makes with the section of docs/status-codes.md between the swarm-e2e
+#      markers: on a difference it prints a diff and fails, leaving the doc
+#      as it is; with --update (or UPDATE_DOCS=1) it rewrites the section
+#      instead. The two lines that say where and when the run was (front,
+#      ports, date, versions) are not compared,
 #   7. runs load during `docker service update --force` and asserts that no
 #      request failed,
 #   8. kills one task's container and asserts that Swarm replaces it.
@@ -30,9 +36,18 @@
 #
 # Environment: STACK (imgsvc), PORT (8080), ENGINE_PORT (28080), KEEP (0),
 # LB (auto), LOAD_CLIENTS (6), IMGSVC_VERSION (dev), BUILD=0 to reuse an
-# existing image, IMGSVC_DRAIN_DELAY / IMGSVC_SHUTDOWN_GRACE passed to the
-# stack.
+# existing image, UPDATE_DOCS (0; 1 is --update), IMGSVC_DRAIN_DELAY /
+# IMGSVC_SHUTDOWN_GRACE passed to the stack.
 set -euo pipefail
+
+UPDATE_DOCS=${UPDATE_DOCS:-0}
+for arg in "$@"; do
+  case "$arg" in
+    --update) UPDATE_DOCS=1 ;;
+    -h|--help) sed -n '2,/^set -euo pipefail/{/^set/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "swarm-e2e.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -170,6 +185,43 @@ try:
 except Exception:
     print("-")
 PY
+}
+
+# status_doc DOC TABLE: with UPDATE_DOCS=1, write TABLE (a whole swarm-e2e
+# section, markers included) into DOC in place of its section; otherwise
+# compare TABLE with that section, print a diff and return 1 if they differ.
+# The lines that say where and when the run was (front and ports; date,
+# image and Engine versions) change from run to run and are not compared.
+status_doc() {
+  local doc=$1 table=$2 volatile='^(Last run: |\(.*\) and as a single )' cur
+  if [[ "$UPDATE_DOCS" == 1 ]]; then
+    "$PY" - "$doc" "$table" <<'PY'
+import os, sys
+doc, table = sys.argv[1], open(sys.argv[2]).read()
+b, e = "<!-- swarm-e2e:begin -->", "<!-- swarm-e2e:end -->"
+text = open(doc).read() if os.path.exists(doc) else ""
+i, j = text.find(b), text.find(e)
+if i != -1 and j > i:
+    text = text[:i] + table.rstrip("\n") + text[j + len(e):]
+else:
+    text = (text.rstrip("\n") + "\n\n" if text.strip() else "") + table
+open(doc, "w").write(text)
+PY
+    info "UPDATE_DOCS=1: table written to $doc (between the swarm-e2e markers)"
+    return 0
+  fi
+  cur=$(mktemp)
+  if [[ -f "$doc" ]]; then
+    awk '/<!-- swarm-e2e:begin -->/ {p = 1} p {print} /<!-- swarm-e2e:end -->/ {p = 0}' "$doc" >"$cur"
+  fi
+  if diff -q <(grep -Ev "$volatile" "$cur") <(grep -Ev "$volatile" "$table") >/dev/null; then
+    rm -f "$cur"
+    return 0
+  fi
+  diff -u --label "$doc (swarm-e2e section)" --label "this run" "$cur" "$table" | sed 's/^/   /' || true
+  info "(the 'Last run:' line and the line naming the front are shown but not compared)"
+  rm -f "$cur"
+  return 1
 }
 
 # --- 0. prerequisites ------------------------------------------------------
@@ -455,19 +507,11 @@ fi
   echo
   echo "<!-- swarm-e2e:end -->"
 } >"$WORK/table.md"
-"$PY" - "$STATUS_DOC" "$WORK/table.md" <<'PY'
-import os, sys
-doc, table = sys.argv[1], open(sys.argv[2]).read()
-b, e = "<!-- swarm-e2e:begin -->", "<!-- swarm-e2e:end -->"
-text = open(doc).read() if os.path.exists(doc) else ""
-i, j = text.find(b), text.find(e)
-if i != -1 and j > i:
-    text = text[:i] + table.rstrip("\n") + text[j + len(e):]
-else:
-    text = (text.rstrip("\n") + "\n\n" if text.strip() else "") + table
-open(doc, "w").write(text)
-PY
-info "table written to $STATUS_DOC (between the swarm-e2e markers)"
+if status_doc "$STATUS_DOC" "$WORK/table.md"; then
+  [[ "$UPDATE_DOCS" == 1 ]] || pass "the table matches $STATUS_DOC"
+else
+  fail "the table differs from the one in $STATUS_DOC (diff above); if the change is meant, run scripts/swarm-e2e.sh --update and commit the doc"
+fi
 
 # --- 7. rolling update under load ------------------------------------------
 
