@@ -155,7 +155,12 @@ func startRun(t *testing.T, env map[string]string, args ...string) *runInstance 
 	})
 	l, err := awaitHealthy(r.log, r.exited)
 	if err != nil {
-		t.Fatalf("run %q: %v", all, err)
+		select {
+		case <-r.exited:
+			t.Fatalf("run %q: %v: run returned %v", all, err, r.err)
+		default:
+			t.Fatalf("run %q: %v", all, err)
+		}
 	}
 	r.listeners = l
 	return r
@@ -246,7 +251,12 @@ func startBinary(t *testing.T, args ...string) *binInstance {
 	})
 	l, err := awaitHealthy(b.log, b.exited)
 	if err != nil {
-		t.Fatalf("imgsvc %q: %v", all, err)
+		select {
+		case <-b.exited:
+			t.Fatalf("imgsvc %q: %v: %v", all, err, b.cmd.ProcessState)
+		default:
+			t.Fatalf("imgsvc %q: %v", all, err)
+		}
 	}
 	b.listeners = l
 	return b

@@ -51,21 +51,6 @@ type hostileInstance struct {
 	peakRSS atomic.Int64
 }
 
-// hostileStart starts the binary with the suite's limits.
-func hostileStart(t *testing.T) *hostileInstance {
-	t.Helper()
-	s := &hostileInstance{binInstance: startBinary(t,
-		"-workers", "2", "-queue-size", "8", "-queue-timeout", "2s", "-job-timeout", "5s",
-		"-memory-budget", strconv.Itoa(hostileMemBudget),
-		"-max-body-bytes", strconv.Itoa(hostileMaxBody),
-		"-max-input-pixels", strconv.Itoa(hostileMaxPixels), "-max-output-pixels", strconv.Itoa(hostileMaxPixels),
-		"-max-header-bytes", strconv.Itoa(hostileHeaderBytes),
-		"-read-header-timeout", hostileHeaderWait.String(), "-body-timeout", hostileBodyTimeout.String(),
-		"-write-timeout", "20s", "-idle-timeout", "5s", "-shutdown-grace", "5s")}
-	go s.watchRSS()
-	return s
-}
-
 func (s *hostileInstance) healthy(limit time.Duration) bool {
 	c := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(limit)
@@ -565,7 +550,15 @@ func TestHostile(t *testing.T) {
 		t.Skip("builds and runs the binary; skipped with -short")
 	}
 	start := time.Now()
-	s := hostileStart(t)
+	s := &hostileInstance{binInstance: startBinary(t,
+		"-workers", "2", "-queue-size", "8", "-queue-timeout", "2s", "-job-timeout", "5s",
+		"-memory-budget", strconv.Itoa(hostileMemBudget),
+		"-max-body-bytes", strconv.Itoa(hostileMaxBody),
+		"-max-input-pixels", strconv.Itoa(hostileMaxPixels), "-max-output-pixels", strconv.Itoa(hostileMaxPixels),
+		"-max-header-bytes", strconv.Itoa(hostileHeaderBytes),
+		"-read-header-timeout", hostileHeaderWait.String(), "-body-timeout", hostileBodyTimeout.String(),
+		"-write-timeout", "20s", "-idle-timeout", "5s", "-shutdown-grace", "5s")}
+	go s.watchRSS()
 	cases := hostileCases(t)
 	// A slowloris crowd: 200 connections that never finish their headers.
 	// The service must keep answering everyone else, and -read-header-timeout
