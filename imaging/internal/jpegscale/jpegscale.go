@@ -157,7 +157,8 @@ type decoder struct {
 	// Progressive scan plan: plan[i] tells whether the i-th scan is decoded.
 	plan     []bool
 	scanIdx  int
-	sosStart int // offset of the current SOS marker
+	sosStart int  // offset of the current SOS marker
+	probe    bool // stop at the first SOS: Probe reads the header only
 
 	br  bitReader
 	blk [64]int32
@@ -176,6 +177,65 @@ func Decode(data []byte, denom int) (image.Image, error) {
 	}
 	d := &decoder{data: data, denom: denom, bs: 8 / denom}
 	return d.decode()
+}
+
+// Header is what a JPEG's markers say up to its first scan.
+type Header struct {
+	Width, Height int
+	Components    int
+	Progressive   bool
+	// Err is nil when Decode handles the image. Otherwise it is the error
+	// Decode would return: one wrapping ErrUnsupported for a valid JPEG this
+	// package does not decode, a FormatError for a broken header.
+	Err error
+
+	blocks [4][2]int // per component: blocks per row and rows of blocks, MCU-padded
+	// ncoef[k][i] is how many coefficients a progressive decode at 1/2^k
+	// keeps per block of component i (refinement scans may need more than
+	// the scale shows).
+	ncoef [4][4]int
+}
+
+// Probe reads a JPEG's markers up to its first scan, without decoding.
+func Probe(data []byte) Header {
+	d := &decoder{data: data, denom: 1, bs: 8, probe: true}
+	_, err := d.decode()
+	h := Header{Width: d.width, Height: d.height, Components: d.nComp, Progressive: d.progressive, Err: err}
+	for i := range min(d.nComp, 4) {
+		h.blocks[i] = [2]int{d.comp[i].bw, d.comp[i].bh}
+	}
+	if err == nil && d.progressive {
+		for k, denom := range []int{1, 2, 4, 8} {
+			d.denom = denom
+			d.makePlan()
+			for i := range min(d.nComp, 4) {
+				h.ncoef[k][i] = d.comp[i].ncoef
+			}
+		}
+	}
+	return h
+}
+
+// Cost is an upper bound of the bytes Decode(data, denom) allocates for an
+// image with this header: the output planes at the scale, the coefficients a
+// progressive image keeps across scans, and the CMYK conversion.
+func (h Header) Cost(denom int) int64 {
+	bs := int64(8 / denom)
+	k := map[int]int{1: 0, 2: 1, 4: 2, 8: 3}[denom]
+	var n int64
+	for i, b := range h.blocks[:min(h.Components, 4)] {
+		blocks := int64(b[0]) * int64(b[1])
+		n += blocks * bs * bs
+		if h.Progressive {
+			n += blocks * int64(h.ncoef[k][i]) * 2
+		}
+	}
+	if h.Components == 4 {
+		w, hh := (int64(h.Width)+int64(denom)-1)/int64(denom), (int64(h.Height)+int64(denom)-1)/int64(denom)
+		n += w * hh * 4
+	}
+	const fixed = 64 << 10 // the decoder, its tables and the scan plan
+	return n + fixed
 }
 
 // headerSize returns the dimensions from the frame header.
@@ -339,6 +399,11 @@ func (d *decoder) decode() (image.Image, error) {
 				d.adobe = true
 				d.adobeTr = seg[11]
 			}
+		case m == sos && d.probe:
+			if !d.sofSeen {
+				return nil, FormatError("missing SOF marker")
+			}
+			return nil, d.checkLayout()
 		case m == sos:
 			d.pos += n
 			if err := d.processSOS(seg); err != nil {
@@ -539,9 +604,8 @@ func (d *decoder) isRGB() bool {
 	return d.comp[0].id == 'R' && d.comp[1].id == 'G' && d.comp[2].id == 'B'
 }
 
-// setupImage allocates the output planes and, for progressive images, the
-// coefficient buffers. It runs at the first SOS marker.
-func (d *decoder) setupImage() error {
+// checkLayout refuses colour models Decode does not produce.
+func (d *decoder) checkLayout() error {
 	switch d.nComp {
 	case 3:
 		if d.isRGB() {
@@ -551,6 +615,15 @@ func (d *decoder) setupImage() error {
 		if !d.adobe {
 			return unsupported("4-component JPEG without Adobe marker")
 		}
+	}
+	return nil
+}
+
+// setupImage allocates the output planes and, for progressive images, the
+// coefficient buffers. It runs at the first SOS marker.
+func (d *decoder) setupImage() error {
+	if err := d.checkLayout(); err != nil {
+		return err
 	}
 	bs := d.bs
 	for i := 0; i < d.nComp; i++ {

@@ -1,0 +1,52 @@
+package jpegscale
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// TestProbe checks, on every fixture and on the corpus, that Probe says from
+// the header alone what Decode will do (decode, or refuse as unsupported),
+// and that Cost bounds every byte Decode allocates at every scale.
+func TestProbe(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.jpg"))
+	if testing.Short() || raceEnabled {
+		t.Log("the corpus is left out under -short and -race")
+	} else if dir := corpusDir(); dir != "" {
+		more, _ := filepath.Glob(filepath.Join(dir, "*.jpg"))
+		files = append(files, more...)
+	}
+	if len(files) < 40 {
+		t.Fatalf("found %d JPEG fixtures, want the 40-odd in testdata", len(files))
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			h := Probe(data)
+			for _, denom := range []int{1, 2, 4, 8} {
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				img, err := Decode(data, denom)
+				runtime.ReadMemStats(&after)
+				if (h.Err == nil) != (err == nil) || errors.Is(h.Err, ErrUnsupported) != errors.Is(err, ErrUnsupported) {
+					t.Fatalf("1/%d: Probe says %v, Decode returned %v", denom, h.Err, err)
+				}
+				if err != nil {
+					continue
+				}
+				if b := img.Bounds(); b.Dx() != (h.Width+denom-1)/denom || b.Dy() != (h.Height+denom-1)/denom {
+					t.Errorf("1/%d: Decode gave %v, Probe said %d×%d", denom, b, h.Width, h.Height)
+				}
+				if alloc := int64(after.TotalAlloc - before.TotalAlloc); alloc > h.Cost(denom) {
+					t.Errorf("1/%d: Decode allocated %d bytes, over Cost %d", denom, alloc, h.Cost(denom))
+				}
+			}
+		})
+	}
+}
