@@ -25,6 +25,7 @@ type config struct {
 	QueueTimeout time.Duration
 	JobTimeout   time.Duration
 	MemoryBudget int64
+	BodyMemory   int64
 
 	MaxBodyBytes    int64
 	MaxInputPixels  int64
@@ -72,6 +73,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.DurationVar(&c.QueueTimeout, "queue-timeout", 10*time.Second, "longest wait for a worker before 503 overloaded")
 	fs.DurationVar(&c.JobTimeout, "job-timeout", 30*time.Second, "deadline of one job once it runs, before 503 processing_timeout")
 	fs.Int64Var(&c.MemoryBudget, "memory-budget", 0, "estimated bytes all jobs in flight may use; 0 means 60% of the Go memory limit (GOMEMLIMIT, by default 90% of the container's), or 1.5 GiB without one; -1 disables memory admission")
+	fs.Int64Var(&c.BodyMemory, "max-body-memory", 0, "bytes of request bodies (and the buffers decoded from them) held across all connections at once; past it a request waits up to -queue-timeout, then gets 503 overloaded; 0 means 20% of the Go memory limit, or 512 MiB without one, and at least twice -max-body-bytes; -1 disables the bound")
 
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", handlers.DefaultMaxBodyBytes, "largest request body, in bytes (413 body_too_large)")
 	fs.Int64Var(&c.MaxInputPixels, "max-input-pixels", imaging.DefaultMaxInputPixels, "largest input image, width × height from its header (422 image_too_large)")

@@ -198,6 +198,7 @@ func TestParseConfig_help(t *testing.T) {
 		{"queue-timeout", "IMGSVC_QUEUE_TIMEOUT", "10s"},
 		{"job-timeout", "IMGSVC_JOB_TIMEOUT", "30s"},
 		{"memory-budget", "IMGSVC_MEMORY_BUDGET", "0"},
+		{"max-body-memory", "IMGSVC_MAX_BODY_MEMORY", "0"},
 		{"max-body-bytes", "IMGSVC_MAX_BODY_BYTES", "33554432"},
 		{"max-input-pixels", "IMGSVC_MAX_INPUT_PIXELS", "100000000"},
 		{"max-output-pixels", "IMGSVC_MAX_OUTPUT_PIXELS", "50000000"},

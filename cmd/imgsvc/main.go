@@ -108,6 +108,8 @@ type app struct {
 	public *echo.Echo
 	admin  *echo.Echo
 	memLim int64 // the memory limit in force (GOMEMLIMIT), 0 when none
+	// bodyMemory is the bound on request body bytes held at once, 0 when none.
+	bodyMemory int64
 }
 
 func newApp(cfg config, getenv func(string) string, logger *slog.Logger) *app {
@@ -122,6 +124,19 @@ func newApp(cfg config, getenv func(string) string, logger *slog.Logger) *app {
 	case budget == 0:
 		budget = 3 << 29 // 1.5 GiB
 	}
+	bodies := cfg.BodyMemory
+	switch {
+	case bodies < 0:
+		bodies = 0 // no bound
+	case bodies == 0 && a.memLim > 0:
+		bodies = max(a.memLim/5, 2*cfg.MaxBodyBytes)
+	case bodies == 0:
+		bodies = max(512<<20, 2*cfg.MaxBodyBytes)
+	}
+	if bodies > 0 && bodies < 2*cfg.MaxBodyBytes {
+		logger.Warn("-max-body-memory is under twice -max-body-bytes: the largest multipart and JSON bodies will be refused",
+			"max_body_memory", bodies, "max_body_bytes", cfg.MaxBodyBytes)
+	}
 	reg := newRegistry()
 	m := newMetrics(reg)
 	a.pool = imaging.NewPool(imaging.PoolConfig{
@@ -134,7 +149,10 @@ func newApp(cfg config, getenv func(string) string, logger *slog.Logger) *app {
 	}, a.pool, m.observePhase)
 	a.srv = handlers.New(m.instrument(pipe), logger, handlers.Config{
 		MaxBodyBytes: cfg.MaxBodyBytes, BodyTimeout: cfg.BodyTimeout, RetryAfter: cfg.RetryAfter, Saturation: a.pool,
+		MaxBodyMemory: bodies, BodyMemoryWait: cfg.QueueTimeout,
 	})
+	a.bodyMemory = bodies
+	registerBodyMetrics(reg, a.srv, bodies)
 
 	origins := list(cfg.CORSOrigins)
 	secure := handlers.SecureHeadersConfig{}
@@ -322,7 +340,7 @@ func (a *app) logStart(public, admin net.Listener) {
 		"addr", public.Addr().String(), "workers", st.Workers, "queue_size", st.QueueSize,
 		"gomaxprocs", runtime.GOMAXPROCS(0), "num_cpu", runtime.NumCPU(),
 		"memory_budget_bytes", st.MemoryLimit, "memory_limit_bytes", a.memLim,
-		"max_body_bytes", a.cfg.MaxBodyBytes,
+		"max_body_bytes", a.cfg.MaxBodyBytes, "max_body_memory_bytes", a.bodyMemory,
 	}
 	if admin != nil {
 		attrs = append(attrs, "admin_addr", admin.Addr().String())

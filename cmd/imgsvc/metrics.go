@@ -154,6 +154,18 @@ func registerPoolMetrics(reg prometheus.Registerer, p poolStats) {
 	)
 }
 
+// registerBodyMetrics exports the request body memory held now and its bound.
+func registerBodyMetrics(reg prometheus.Registerer, s interface{ BodyMemoryInUse() int64 }, limit int64) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricNamespace, Name: "body_memory_bytes",
+			Help: "Bytes of request bodies, and of buffers decoded from them, held now."},
+			func() float64 { return float64(s.BodyMemoryInUse()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricNamespace, Name: "body_memory_limit_bytes",
+			Help: "Bytes of request bodies that may be held at once (-max-body-memory); 0 when unbounded."},
+			func() float64 { return float64(limit) }),
+	)
+}
+
 // metricsHandler serves reg in the Prometheus text format, and counts its
 // own scrapes (promhttp_metric_handler_requests_total).
 func metricsHandler(reg *prometheus.Registry) echo.HandlerFunc {
