@@ -39,9 +39,22 @@ func (p *jsonPeek) UnmarshalJSON(b []byte) error {
 type base64Field struct {
 	hold *bodyHold
 	data []byte
+	err  error // why the last occurrence did not decode
 }
 
+// UnmarshalJSON decodes one occurrence of the field. As encoding/json does
+// for duplicate keys, the last occurrence wins, so its error is kept for the
+// caller rather than returned: an earlier bad one must not stop a later good one.
 func (f *base64Field) UnmarshalJSON(lit []byte) error {
+	if f.data != nil {
+		f.hold.free(int64(cap(f.data)))
+		f.data = nil
+	}
+	f.err = f.decode(lit)
+	return nil
+}
+
+func (f *base64Field) decode(lit []byte) error {
 	if len(lit) < 2 || lit[0] != '"' {
 		return imaging.Errorf(imaging.CodeInvalidFieldType, "\"image_b64\" must be a string, got %s", jsonKind(lit)).WithField("image_b64").
 			WithHint(`send the base64 text as a JSON string; in Python base64.b64encode(data).decode() (decode() turns bytes into str)`)

@@ -335,3 +335,22 @@ func newTestEcho(s *Server) *echo.Echo {
 	s.Register(e)
 	return e
 }
+
+// TestParseJSON_duplicateImage: as in encoding/json, the last image_b64 wins,
+// whether the earlier one was good or bad, and only its buffer stays charged.
+func TestParseJSON_duplicateImage(t *testing.T) {
+	src := tinyPNG(t)
+	b64 := base64.StdEncoding.EncodeToString(src)
+	h := &bodyHold{budget: newBodyBudget(1<<30, time.Second), ctx: context.Background()}
+	in, err := parseJSON([]byte(`{"image_b64":"@@@","image_b64":"`+b64+`"}`), h)
+	if err != nil || !bytes.Equal(in.image, src) {
+		t.Errorf("bad then good: %v, %v; want the image", in, err)
+	}
+	if h.live != int64(cap(in.image)) {
+		t.Errorf("charged %d bytes, want the last image's %d", h.live, cap(in.image))
+	}
+	_, err = parseJSON([]byte(`{"image_b64":"`+b64+`","image_b64":"ab$d"}`), h)
+	if imaging.ErrorCode(err) != imaging.CodeInvalidBase64 {
+		t.Errorf("good then bad: %v, want invalid_base64", err)
+	}
+}

@@ -395,11 +395,10 @@ func parseJSON(body []byte, hold *bodyHold) (*input, error) {
 		Image *base64Field `json:"image_b64"`
 	}{b64}
 	if err := json.Unmarshal(body, &target); err != nil {
-		var ie *imaging.Error
-		if errors.As(err, &ie) {
-			return nil, ie
-		}
 		return nil, jsonError(body, err)
+	}
+	if b64.err != nil {
+		return nil, b64.err
 	}
 	img := b64.data
 	in.image = img
