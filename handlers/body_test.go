@@ -11,6 +11,7 @@ import (
 	"image/png"
 	"io"
 	"math/rand/v2"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -296,7 +297,9 @@ func wrap(s string, n int) string {
 }
 
 func TestParseJSON_base64Errors(t *testing.T) {
-	h := func() *bodyHold { return &bodyHold{budget: newBodyBudget(1<<30, time.Second), ctx: context.Background()} }
+	h := func() *bodyHold {
+		return &bodyHold{budget: newBodyBudget(1<<30, time.Second), ctx: context.Background()}
+	}
 	tests := []struct {
 		name     string
 		b64      string
@@ -354,3 +357,32 @@ func TestParseJSON_duplicateImage(t *testing.T) {
 		t.Errorf("good then bad: %v, want invalid_base64", err)
 	}
 }
+
+// TestParseMultipart_oneCopy: a large image part is copied out of the body
+// once, into a buffer of its exact size charged to the request.
+func TestParseMultipart_oneCopy(t *testing.T) {
+	src := photoPNG(t, 1024, 1024) // 4 MB
+	body, ct := multipartBody(t, map[string]string{"width": "10", "metadata": `{"id": 1}`}, map[string][]byte{"image": src})
+	_, params, _ := mime.ParseMediaType(ct)
+	s := New(nil, nil, Config{})
+	h := &bodyHold{budget: newBodyBudget(1<<30, time.Second), ctx: context.Background()}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	in, err := s.parseMultipart(body.Bytes(), params, h)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(in.image, src) || in.options["width"][0] != "10" || string(in.metadata) != `{"id": 1}` {
+		t.Fatalf("parts lost: image %d bytes, options %v, metadata %s", len(in.image), in.options, in.metadata)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > uint64(len(src))*11/10 {
+		t.Errorf("parsing allocated %d bytes for a %d-byte part, want about one copy", alloc, len(src))
+	}
+	if h.live != int64(len(src)) {
+		t.Errorf("the image part is charged %d bytes, want %d", h.live, len(src))
+	}
+}
+
+

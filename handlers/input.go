@@ -104,7 +104,7 @@ func (s *Server) parseInput(c echo.Context, hold *bodyHold) (*input, error) {
 	var in *input
 	switch {
 	case mt == "multipart/form-data":
-		in, err = s.parseMultipart(body, params)
+		in, err = s.parseMultipart(body, params, hold)
 	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
 		in, err = parseJSON(body, hold)
 	case mt == "application/octet-stream" || mt == "binary/octet-stream":
@@ -199,7 +199,11 @@ func rawInput(body []byte, declared string) (*input, error) {
 	return &input{form: formRaw, image: body}, nil
 }
 
-func (s *Server) parseMultipart(body []byte, params map[string]string) (*input, error) {
+// smallPart is the largest image part kept on the first pass over a
+// multipart body; it is large enough to hold any file path or URL.
+const smallPart = 4 << 10
+
+func (s *Server) parseMultipart(body []byte, params map[string]string, hold *bodyHold) (*input, error) {
 	boundary := params["boundary"]
 	if boundary == "" {
 		return nil, imaging.Errorf(imaging.CodeMalformedMultipart, "Content-Type multipart/form-data has no boundary parameter").
@@ -209,7 +213,8 @@ func (s *Server) parseMultipart(body []byte, params map[string]string) (*input, 
 	in := &input{form: formMultipart, options: map[string][]string{}}
 	var found []string
 	imagePart := ""
-	var strayFiles []string // file parts under another name
+	imageIndex, imageSize := -1, int64(0) // a large image part, read after the loop
+	var strayFiles []string               // file parts under another name
 	for n := 0; ; n++ {
 		part, err := mr.NextPart()
 		if err == io.EOF {
@@ -237,9 +242,20 @@ func (s *Server) parseMultipart(body []byte, params map[string]string) (*input, 
 					WithHint("send exactly one part named image (or file)")
 			}
 			imagePart = name
-			data, err := io.ReadAll(part)
+			// A small part is kept now; a large one is only measured, and
+			// read into a buffer of its exact size once the body is known
+			// to be well formed (below), so it is copied once.
+			data, err := io.ReadAll(io.LimitReader(part, smallPart+1))
+			if err == nil && len(data) > smallPart {
+				var rest int64
+				rest, err = io.Copy(io.Discard, part)
+				imageIndex, imageSize, data = n, int64(len(data))+rest, nil
+			}
 			if err != nil {
 				return nil, imaging.Errorf(imaging.CodeMalformedMultipart, "the %q part cannot be read: %v", name, err).WithField(name)
+			}
+			if data == nil {
+				continue
 			}
 			if len(data) == 0 {
 				return nil, imaging.Errorf(imaging.CodeEmptyBody, "the %q part is empty", name).WithField(name).
@@ -283,6 +299,13 @@ func (s *Server) parseMultipart(body []byte, params map[string]string) (*input, 
 			in.options[name] = append(in.options[name], string(data))
 		}
 	}
+	if imageIndex >= 0 {
+		data, err := readPart(body, boundary, imageIndex, imageSize, hold)
+		if err != nil {
+			return nil, err
+		}
+		in.image = data
+	}
 	if in.image == nil {
 		e := imaging.Errorf(imaging.CodeMissingFilePart, "the multipart body has no part named image or file; parts found: %s", listOrNone(found)).
 			WithField("image").
@@ -293,6 +316,29 @@ func (s *Server) parseMultipart(body []byte, params map[string]string) (*input, 
 		return nil, e
 	}
 	return in, nil
+}
+
+// readPart reads part index of a multipart body, which the first pass
+// measured at size bytes, into one buffer of that size charged to hold.
+func readPart(body []byte, boundary string, index int, size int64, hold *bodyHold) ([]byte, error) {
+	if err := hold.alloc(size); err != nil {
+		return nil, err
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	for n := 0; ; n++ {
+		part, err := mr.NextPart()
+		if err != nil {
+			return nil, imaging.Errorf(imaging.CodeMalformedMultipart, "part %d of the multipart body cannot be read again: %v", index+1, err)
+		}
+		if n < index {
+			continue
+		}
+		data := make([]byte, size)
+		if _, err := io.ReadFull(part, data); err != nil {
+			return nil, imaging.Errorf(imaging.CodeMalformedMultipart, "the %q part cannot be read: %v", truncate(part.FormName(), 40), err)
+		}
+		return data, nil
+	}
 }
 
 func readField(part *multipart.Part, name string) ([]byte, error) {
