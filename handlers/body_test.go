@@ -384,5 +384,3 @@ func TestParseMultipart_oneCopy(t *testing.T) {
 		t.Errorf("the image part is charged %d bytes, want %d", h.live, len(src))
 	}
 }
-
-
