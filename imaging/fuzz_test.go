@@ -1,6 +1,7 @@
 package imaging
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math"
@@ -12,9 +13,10 @@ import (
 )
 
 // The fuzz targets of the domain: sniffing and path detection, header
-// inspection, option parsing, and the whole pipeline. Each is seeded from
-// the small images in ../testdata/hostile/seeds and the JPEG decoder's own
-// test files; crashers found are kept in testdata/fuzz/<target>/.
+// inspection, the PNG decoder, option parsing, and the whole pipeline.
+// Each is seeded from the small images in ../testdata/hostile/seeds and the
+// JPEG decoder's own test files; crashers found are kept in
+// testdata/fuzz/<target>/.
 // scripts/fuzz.sh runs each one for a while.
 
 // fuzzSeeds returns the seed images, at most max bytes each.
@@ -136,6 +138,28 @@ func FuzzInspect(f *testing.F) {
 			t.Fatalf("bytes %d, want %d", info.Bytes, len(b))
 		case info.DisplayWidth*info.DisplayHeight != info.Width*info.Height:
 			t.Fatalf("display %d×%d of a %d×%d image", info.DisplayWidth, info.DisplayHeight, info.Width, info.Height)
+		}
+	})
+}
+
+// FuzzDecodePNG checks that the PNG decoder never panics, decodes every
+// PNG image/png decodes to the same pixels, and shrinks consistently; see
+// checkDecodePNG. Each input is also tried with its chunk CRCs fixed, so
+// that mutations reach the image data. Like image/png's FuzzDecode it
+// skips images over a million pixels.
+func FuzzDecodePNG(f *testing.F) {
+	for _, b := range fuzzSeeds(f) {
+		if Sniff(b) == FormatPNG {
+			f.Add(b)
+		}
+	}
+	for _, b := range testPNGSeeds(f) {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		checkDecodePNG(t, b)
+		if fixed := bytes.Clone(b); fixCRCs(fixed) {
+			checkDecodePNG(t, fixed)
 		}
 	})
 }

@@ -392,12 +392,7 @@ func (p *Pipeline) decode(b []byte, pl Plan) (image.Image, error) {
 		}
 		img, err = jpeg.Decode(r)
 	case FormatPNG:
-		if pl.boxX > 0 {
-			if img, err = decodePNGShrunk(b, pl.boxX, pl.boxY); err == nil {
-				break
-			}
-		}
-		img, err = png.Decode(r)
+		img, err = decodePNG(b, max(pl.boxX, 1), max(pl.boxY, 1))
 	case FormatGIF:
 		img, err = gif.Decode(r) // the first frame
 	case FormatBMP:

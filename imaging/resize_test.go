@@ -1,10 +1,8 @@
 package imaging
 
 import (
-	"bytes"
 	"image"
 	"image/color"
-	"image/png"
 	"testing"
 
 	"github.com/disintegration/imaging"
@@ -74,75 +72,4 @@ func TestBoxShrink(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestDecodePNGShrunk compares the shrinking PNG decoder with image/png
-// followed by boxShrink, for each colour type it handles.
-func TestDecodePNGShrunk(t *testing.T) {
-	photo := newPhoto(97, 61)
-	for y := range 30 {
-		for x := range 30 {
-			photo.SetNRGBA(x, y, color.NRGBA{200, 10, 10, uint8(x * 8)})
-		}
-	}
-	opaque := newPhoto(97, 61)
-	gray := image.NewGray(photo.Bounds())
-	grayA := image.NewNRGBA(photo.Bounds())
-	// 20 colours, so that image/png writes 8-bit indices.
-	colours := color.Palette{color.NRGBA{0, 0, 0, 0}, color.NRGBA{255, 0, 0, 128}}
-	for i := range 18 {
-		colours = append(colours, color.NRGBA{uint8(i * 14), 200, 30, 255})
-	}
-	pal := image.NewPaletted(photo.Bounds(), colours)
-	for y := range 61 {
-		for x := range 97 {
-			c := photo.NRGBAAt(x, y)
-			gray.SetGray(x, y, color.Gray{c.G})
-			grayA.SetNRGBA(x, y, color.NRGBA{c.G, c.G, c.G, c.A})
-			pal.SetColorIndex(x, y, uint8((x*y+x)%20))
-		}
-	}
-	tests := []struct {
-		name string
-		img  image.Image
-	}{
-		{"rgba", photo}, {"rgb", opaque}, {"gray", gray}, {"gray alpha", grayA}, {"palette", pal},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			src := encodeAs(t, tt.img, FormatPNG)
-			full, err := png.Decode(bytes.NewReader(src))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, k := range [][2]int{{2, 2}, {5, 3}, {1, 4}} {
-				got, err := decodePNGShrunk(src, k[0], k[1])
-				if err != nil {
-					t.Fatalf("decodePNGShrunk(%v) returned %v", k, err)
-				}
-				want := boxShrink(imaging.Clone(full), k[0], k[1], 1)
-				if got.Bounds() != want.Bounds() {
-					t.Fatalf("bounds %v, want %v", got.Bounds(), want.Bounds())
-				}
-				for y := range want.Bounds().Dy() {
-					for x := range want.Bounds().Dx() {
-						if g, w := got.NRGBAAt(x, y), want.NRGBAAt(x, y); !near(g, w, 1) {
-							t.Fatalf("%v: pixel (%d,%d) = %v, want %v", k, x, y, g, w)
-						}
-					}
-				}
-			}
-		})
-	}
-	t.Run("left to image/png", func(t *testing.T) {
-		var b bytes.Buffer
-		png.Encode(&b, image.NewNRGBA64(image.Rect(0, 0, 8, 8)))
-		if _, err := decodePNGShrunk(b.Bytes(), 2, 2); err == nil {
-			t.Error("16-bit PNG: got no error, want errPNGKind")
-		}
-		src := encodeAs(t, photo, FormatPNG)
-		if _, err := decodePNGShrunk(src[:len(src)/2], 2, 2); err == nil {
-			t.Error("truncated PNG: got no error")
-		}
-	})
 }
