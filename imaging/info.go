@@ -30,6 +30,8 @@ type Info struct {
 	Frames        int  `json:"frames"`
 	Animated      bool `json:"animated"`
 	Progressive   bool `json:"progressive,omitempty"`
+
+	hdr header // what the decode will cost, for Plan
 }
 
 // Pixels is Width × Height.
@@ -54,6 +56,7 @@ func Inspect(b []byte) (Info, error) {
 	info := Info{
 		Format: f, ContentType: f.MediaType(), Width: cfg.Width, Height: cfg.Height,
 		Orientation: Orientation(f, b), Bytes: len(b), Frames: 1,
+		hdr: readHeader(f, b, cfg),
 	}
 	info.DisplayWidth, info.DisplayHeight = info.Width, info.Height
 	if info.Orientation >= 5 {

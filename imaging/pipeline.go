@@ -101,8 +101,9 @@ type Pipeline struct {
 	limits  Limits
 	runner  Runner
 	observe PhaseFunc
-	// decodeJPEG decodes a JPEG at 1/scale (shrink-on-load); when it fails,
-	// or is nil, the stock image/jpeg decodes the full image.
+	// decodeJPEG decodes a JPEG at 1/scale (shrink-on-load, or 1 for full
+	// size) when its header says it can; otherwise, or when it is nil, the
+	// stock image/jpeg decodes the full image.
 	decodeJPEG func(b []byte, scale int) (image.Image, error)
 	// procs is how many goroutines a job's box shrink may use.
 	procs int
@@ -184,7 +185,7 @@ func (p *Pipeline) Plan(src []byte, opt Options) (Plan, error) {
 	if err := p.checkFilterWork(w, h, opt); err != nil {
 		return Plan{}, err
 	}
-	if info.Format == FormatJPEG && opt.Crop.Empty() && pl.resizeWidth > 0 {
+	if info.Format == FormatJPEG && info.hdr.jpeg.Err == nil && opt.Crop.Empty() && pl.resizeWidth > 0 {
 		pl.DecodeScale = shrinkOnLoad(cropW, cropH, pl.resizeWidth, pl.resizeHeight)
 	}
 	// A PNG can't be decoded at a smaller scale, but its rows can be
@@ -196,7 +197,7 @@ func (p *Pipeline) Plan(src []byte, opt Options) (Plan, error) {
 			pl.boxX, pl.boxY = max(kx, 1), max(ky, 1)
 		}
 	}
-	pl.Cost = pl.estimateCost(len(src))
+	pl.Cost = pl.estimateCost()
 	return pl, nil
 }
 
@@ -287,47 +288,6 @@ func rotatedBounds(w, h int, deg float64) (int, int) {
 	return int(math.Ceil(float64(w)*cos+float64(h)*sin)) + 1, int(math.Ceil(float64(w)*sin+float64(h)*cos)) + 1
 }
 
-// estimateCost is the peak memory a job needs: the source, the decoded
-// image (at the JPEG decode scale, or box-shrunk while a PNG inflates) and
-// the decoder's buffers, the transform's working copies, and the output. It
-// is calibrated against the peak live heap BenchmarkPipeline measures; see
-// docs/performance.md.
-func (pl *Plan) estimateCost(srcBytes int) int64 {
-	w, h := int64(pl.Info.Width), int64(pl.Info.Height)
-	var dw, dh, decoded int64
-	switch {
-	case pl.Info.Format == FormatJPEG:
-		s := int64(pl.DecodeScale)
-		dw, dh = (w+s-1)/s, (h+s-1)/s
-		decoded = dw * dh * 3 // YCbCr planes, 4:4:4 at worst
-		if pl.Info.Progressive {
-			// The coefficients kept across scans: 3 components of (8/s)² int16s a block.
-			decoded += dw * dh * 6
-		}
-	case pl.boxX > 0:
-		dw, dh = (w+int64(pl.boxX)-1)/int64(pl.boxX), (h+int64(pl.boxY)-1)/int64(pl.boxY)
-		decoded = dw*dh*4 + w*12 // the shrunk image, two rows and a row of sums
-	default:
-		dw, dh = w, h
-		decoded = w * h * 4 // NRGBA; 16-bit PNGs and TIFFs take twice that
-	}
-	work := decoded * 2 // the NRGBA conversion and one intermediate
-	if pl.resizeWidth > 0 {
-		rw, rh := int64(pl.resizeWidth), int64(pl.resizeHeight)
-		// resize box-shrinks first when the image is still over twice the target.
-		if kx, ky := dw/(2*rw), dh/(2*rh); kx >= 2 || ky >= 2 {
-			dw, dh = (dw+max(kx, 1)-1)/max(kx, 1), (dh+max(ky, 1)-1)/max(ky, 1)
-			work = dw * dh * 4
-		} else {
-			work = 0
-		}
-		work += rw*dh*4 + rw*rh*4 // imaging.Resize: the horizontal pass, then the result
-	}
-	out := int64(pl.OutWidth) * int64(pl.OutHeight) * 4 * 2
-	const fixed = 512 << 10 // inflate window and tables, encoder state
-	return int64(srcBytes) + decoded + work + out + fixed
-}
-
 // Run executes a plan made by Plan. It checks ctx between phases; a job
 // whose context ends returns CodeProcessingTimeout.
 func (p *Pipeline) Run(ctx context.Context, src []byte, pl Plan) (res Result, err error) {
@@ -384,9 +344,13 @@ func (p *Pipeline) decode(b []byte, pl Plan) (image.Image, error) {
 	var err error
 	switch pl.Info.Format {
 	case FormatJPEG:
-		if p.decodeJPEG != nil && pl.DecodeScale > 1 {
+		// The header chose the decoder and its cost: jpegscale at any scale
+		// where it takes the file, else image/jpeg at full size.
+		if p.decodeJPEG != nil && pl.Info.hdr.jpeg.Err == nil {
 			img, err = p.decodeJPEG(b, pl.DecodeScale)
-			if err == nil {
+			// image/jpeg shrugs off some damage jpegscale refuses; it may
+			// try only when its full-size decode fits in what was admitted.
+			if err == nil || stdJPEGCost(pl.Info) > pl.Cost {
 				break
 			}
 		}
