@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -36,12 +37,18 @@ func (inlineRunner) Do(ctx context.Context, _ int64, job func(context.Context)) 
 // fuzzEcho is an Echo with the public routes, over a real pipeline with
 // limits small enough that no fuzzed input takes long: the cost of blur and
 // sharpen grows with pixels × sigma, and sigma may be 100.
-func fuzzEcho() *echo.Echo {
+// fuzzTarget is a Server with a body memory bound, and its Echo.
+type fuzzTarget struct {
+	e *echo.Echo
+	s *Server
+}
+
+func fuzzEcho() fuzzTarget {
 	pipe := imaging.NewPipeline(imaging.Limits{MaxInputPixels: 1 << 14, MaxOutputPixels: 1 << 14}, inlineRunner{}, nil)
-	s := New(pipe, nil, Config{MaxBodyBytes: 1 << 20})
+	s := New(pipe, nil, Config{MaxBodyBytes: 1 << 20, MaxBodyMemory: 8 << 20})
 	e := echo.New()
 	s.Register(e)
-	return e
+	return fuzzTarget{e: e, s: s}
 }
 
 // fuzzSeedImages returns the seed images of every format, by file name.
@@ -92,8 +99,15 @@ func checkAnswer(t *testing.T, route string, rec *httptest.ResponseRecorder) {
 }
 
 // fuzzServe sends one request to /v1/process and /v1/info and checks both answers.
-func fuzzServe(t *testing.T, e *echo.Echo, ct, accept, query string, body []byte) {
+func fuzzServe(t *testing.T, ft fuzzTarget, ct, accept, query string, body []byte) {
 	t.Helper()
+	e := ft.e
+	defer func() {
+		// Every request gives back all the body memory it held.
+		if n := ft.s.BodyMemoryInUse(); n != 0 {
+			t.Fatalf("body memory in use after the request: %d bytes", n)
+		}
+	}()
 	for _, route := range []string{"/v1/process", "/v1/info"} {
 		req := httptest.NewRequest(http.MethodPost, route, bytes.NewReader(body))
 		req.URL.RawQuery = query
@@ -192,5 +206,39 @@ func FuzzJSON(f *testing.F) {
 	e := fuzzEcho()
 	f.Fuzz(func(t *testing.T, body []byte, accept string) {
 		fuzzServe(t, e, "application/json", accept, "", body)
+	})
+}
+
+// FuzzBase64Literal checks the fast path that decodes image_b64 straight
+// from the JSON body against the plain one (unquote, then decodeBase64):
+// whatever the fast path takes, it decodes to the same bytes.
+func FuzzBase64Literal(f *testing.F) {
+	for _, s := range []string{"iVBORw0KGgo=", "/9j/4AAQ", "data:image/png;base64,iVBORw0KGgo", "ab+c\n-d__", "YWJj\r\nZGVm", "QQ==QQ", "a", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		lit, err := json.Marshal(s)
+		if err != nil {
+			return
+		}
+		lit = bytes.ReplaceAll(lit, []byte("/"), []byte(`\/`)) // as PHP's json_encode writes it
+		h := &bodyHold{budget: newBodyBudget(1<<30, time.Second), ctx: context.Background()}
+		got, ok, err := decodeBase64Literal(lit[1:len(lit)-1], h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			if h.live != 0 {
+				t.Fatalf("a refused literal left %d bytes charged", h.live)
+			}
+			return
+		}
+		want, err := decodeBase64(s)
+		if err != nil {
+			t.Fatalf("fast path decoded %q to %x; decodeBase64 says %v", s, got, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("fast path decoded %q to %x, decodeBase64 to %x", s, got, want)
+		}
 	})
 }

@@ -23,10 +23,12 @@ ALL=(
 	./imaging:FuzzInspect
 	./imaging:FuzzParseOptions
 	./imaging:FuzzTransform
+	./imaging:FuzzDecodePNG
 	./imaging/internal/jpegscale:FuzzDecode
 	./handlers:FuzzRawBody
 	./handlers:FuzzMultipart
 	./handlers:FuzzJSON
+	./handlers:FuzzBase64Literal
 )
 
 selected=()

@@ -184,11 +184,20 @@ func FuzzDecode(f *testing.F) {
 			return
 		}
 		denom := []int{1, 2, 4, 8}[d%4]
+		h := Probe(data)
 		m, err := Decode(data, denom)
+		// Probe reads the same markers Decode does up to the first scan:
+		// what it refuses, Decode refuses the same way.
+		if h.Err != nil && (err == nil || errors.Is(h.Err, ErrUnsupported) != errors.Is(err, ErrUnsupported)) {
+			t.Fatalf("Probe says %v, Decode returned %v", h.Err, err)
+		}
 		if err != nil {
 			return
 		}
 		b := m.Bounds()
+		if b.Dx() != (h.Width+denom-1)/denom || b.Dy() != (h.Height+denom-1)/denom {
+			t.Fatalf("Decode gave %v, Probe said %d×%d", b, h.Width, h.Height)
+		}
 		if b.Min.X != 0 || b.Min.Y != 0 || b.Dx() <= 0 || b.Dy() <= 0 {
 			t.Fatalf("bad bounds %v", b)
 		}
