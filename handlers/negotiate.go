@@ -69,6 +69,28 @@ func quality(ranges []mediaRange, mt string) float64 {
 	return best
 }
 
+// exactQuality is the q a range naming mt itself gives it, 0 when none
+// does: "image/*" and "*/*" do not say a client decodes AVIF.
+func exactQuality(ranges []mediaRange, mt string) float64 {
+	typ, sub, _ := strings.Cut(mt, "/")
+	for _, r := range ranges {
+		if r.typ == typ && r.sub == sub {
+			return r.q
+		}
+	}
+	return 0
+}
+
+// acceptsImages reports whether some image type is acceptable.
+func acceptsImages(ranges []mediaRange) bool {
+	for _, r := range ranges {
+		if (r.typ == "image" || r.typ == "*") && r.q > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // negotiate picks the answer's form (raw image or JSON) and, when the client
 // set no format, may pick the output format from Accept. It returns
 // CodeNotAcceptable when nothing the service can produce is acceptable.
@@ -82,6 +104,20 @@ func negotiate(accept string, in *input, opt *imaging.Options) (outKind, error) 
 		return def, nil
 	}
 	ranges := parseAccept(accept)
+	if opt.Format == imaging.FormatAuto {
+		// format=auto: the formats the client names itself, best first;
+		// imaging picks the first it writes, else JPEG or PNG.
+		opt.Accept = nil
+		for _, g := range imaging.AutoFormats() {
+			if exactQuality(ranges, g.MediaType()) > 0 {
+				opt.Accept = append(opt.Accept, g)
+			}
+		}
+		if def == outImage && quality(ranges, "application/json") > 0 && !acceptsImages(ranges) {
+			return outJSON, nil
+		}
+		return def, nil
+	}
 	if len(ranges) == 0 {
 		return def, nil
 	}
@@ -130,5 +166,5 @@ func negotiate(accept string, in *input, opt *imaging.Options) (outKind, error) 
 		detail = fmt.Sprintf("Accept %q does not allow the requested format %s", truncate(accept, 120), opt.Format.MediaType())
 	}
 	return def, imaging.Errorf(imaging.CodeNotAcceptable, "%s; it can produce %s", detail, strings.Join(can, ", ")).
-		WithHint("send Accept: image/* (or */*), or ask for an encodable type with format=jpeg|png|gif|bmp|tiff")
+		WithHint("send Accept: image/* (or */*), or ask for an encodable type with format=%s", strings.Join(imaging.EncodableFormatNames(), "|"))
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -93,7 +94,7 @@ func TestOpenAPI_OptionDefaults(t *testing.T) {
 	d := imaging.DefaultOptions()
 	want := map[string]any{
 		"fit": string(d.Fit), "gravity": string(d.Gravity), "gamma": d.Gamma, "auto_orient": d.AutoOrient,
-		"strip": d.Strip, "grayscale": d.Grayscale, "quality": float64(imaging.DefaultQuality),
+		"strip": d.Strip, "grayscale": d.Grayscale, "lossless": d.Lossless,
 		"rotate": d.Rotate, "blur": d.Blur, "sharpen": d.Sharpen, "brightness": d.Brightness, "contrast": d.Contrast,
 	}
 	for _, p := range doc.Paths.Value("/v1/process").Post.Parameters {
@@ -456,5 +457,42 @@ func TestOpenAPI_Served(t *testing.T) {
 	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/openapi.json", nil))
 	if rec.Code != http.StatusOK || !bytes.Equal(rec.Body.Bytes(), handlers.OpenAPI()) {
 		t.Fatalf("GET /v1/openapi.json = %d, %d bytes; want 200 and the embedded document", rec.Code, rec.Body.Len())
+	}
+}
+
+// TestOpenAPI_formatsFromCodecTable keeps the document's format enums equal
+// to what the codec table reads and writes.
+func TestOpenAPI_formatsFromCodecTable(t *testing.T) {
+	doc := loadOpenAPI(t)
+	enum := func(s *openapi3.Schema) string {
+		var out []string
+		for _, v := range s.Enum {
+			out = append(out, fmt.Sprint(v))
+		}
+		return strings.Join(out, ",")
+	}
+	writes := strings.Join(imaging.FormatNames(), ",")
+	reads := strings.Join(imaging.DecodableFormatNames(), ",")
+	s := doc.Components.Schemas
+	for name, got := range map[string]string{
+		"parameter format":               enum(doc.Components.Parameters["format"].Value.Schema.Value),
+		"Options.format":                 enum(s["Options"].Value.Properties["format"].Value),
+		"ProcessMultipartRequest.format": enum(s["ProcessMultipartRequest"].Value.Properties["format"].Value),
+	} {
+		if got != writes {
+			t.Errorf("%s enum = %s, want the table's %s", name, got, writes)
+		}
+	}
+	if got := enum(s["Info"].Value.Properties["format"].Value); got != reads {
+		t.Errorf("Info.format enum = %s, want the table's %s", got, reads)
+	}
+	maxEffort := 0
+	for _, c := range imaging.Codecs() {
+		if c.Encoder != nil {
+			maxEffort = max(maxEffort, c.Encoder.Effort.Max)
+		}
+	}
+	if m := doc.Components.Parameters["effort"].Value.Schema.Value.Max; m == nil || int(*m) != maxEffort {
+		t.Errorf("effort maximum = %v, want %d", m, maxEffort)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/jpeg"
 	"image/png"
@@ -189,7 +190,7 @@ func TestServer_handleProcess_errors(t *testing.T) {
 		{"multipart wrong part name", mpType, "", "", mp.Bytes(), 400, imaging.CodeMissingFilePart, "image", `"photo" (file "photo.png"`},
 		{"multipart garbage", "multipart/form-data; boundary=zzz", "", "", []byte("not multipart at all"), 400, imaging.CodeMalformedMultipart, "", "not multipart"},
 		{"unknown option", "image/png", "", "?widht=3", src, 400, imaging.CodeUnknownOption, "widht", `did you mean "width"`},
-		{"not acceptable", "image/png", "image/webp", "", src, 406, imaging.CodeNotAcceptable, "", "image/webp"},
+		{"not acceptable", "image/png", "image/avif", "", src, 406, imaging.CodeNotAcceptable, "", "image/avif"},
 		{"processor error passes through", "image/png", "", "", src, 503, imaging.CodeOverloaded, "", "queue full"},
 	}
 	for _, tt := range tests {
@@ -378,7 +379,11 @@ func TestNegotiate(t *testing.T) {
 		{"application/json", formRaw, "", outJSON, "", false},
 		{"image/jpeg", formRaw, "", outImage, imaging.FormatJPEG, false},
 		{"image/png;q=0.5, image/gif", formRaw, "", outImage, imaging.FormatGIF, false},
-		{"image/webp", formRaw, "", outImage, "", true},
+		{"image/avif", formRaw, "", outImage, "", true},
+		{"image/webp", formRaw, "", outImage, imaging.FormatWebP, false},
+		{"image/avif,image/webp,*/*", formRaw, imaging.FormatAuto, outImage, imaging.FormatAuto, false},
+		{"text/html", formRaw, imaging.FormatAuto, outImage, imaging.FormatAuto, false},
+		{"application/json", formRaw, imaging.FormatAuto, outJSON, imaging.FormatAuto, false},
 		{"image/png", formRaw, imaging.FormatJPEG, outImage, imaging.FormatJPEG, true},
 		{"image/*;q=0, application/json", formJSON, "", outJSON, "", false},
 		{"garbage", formRaw, "", outImage, "", false},
@@ -431,6 +436,31 @@ func TestServer_errorDrainsSmallBody(t *testing.T) {
 		}
 		if drained := body.Len() == 0; drained != tt.wantDrain {
 			t.Errorf("%d-byte body: drained = %v, want %v", tt.size, drained, tt.wantDrain)
+		}
+	}
+}
+
+// TestNegotiate_auto: format=auto collects the formats the client's Accept
+// names itself, in the table's order of preference; "image/*" names none.
+func TestNegotiate_auto(t *testing.T) {
+	tests := []struct {
+		accept string
+		want   []imaging.Format
+	}{
+		{"image/avif,image/webp,image/apng,image/*,*/*;q=0.8", []imaging.Format{imaging.FormatWebP}},
+		{"image/webp;q=0.5", []imaging.Format{imaging.FormatWebP}},
+		{"image/webp;q=0", nil},
+		{"image/*,*/*", nil},
+		{"", nil},
+	}
+	for _, tt := range tests {
+		opt := imaging.DefaultOptions()
+		opt.Format = imaging.FormatAuto
+		if _, err := negotiate(tt.accept, &input{form: formRaw, image: tinyPNG(t)}, &opt); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(opt.Accept) != fmt.Sprint(tt.want) {
+			t.Errorf("Accept %q: formats %v, want %v", tt.accept, opt.Accept, tt.want)
 		}
 	}
 }

@@ -19,29 +19,39 @@ type header struct {
 	// pngInterlaced and pngRowBytes shape the PNG decoder's buffers.
 	pngInterlaced bool
 	pngRowBytes   int
-	// webpLossless is a VP8L image; webpAlpha a lossy one with an alpha plane.
-	webpLossless, webpAlpha bool
+	// webpLossless is a VP8L image.
+	webpLossless bool
+	// alpha says the image may have transparent pixels.
+	alpha bool
 }
 
-// readHeader fills in the header facts of an image whose format and
-// image.Config are known.
-func readHeader(f Format, b []byte, cfg image.Config) header {
+// headerOf is what an image.Config says of the decode: the bytes per pixel
+// and whether the colour model has alpha.
+func headerOf(cfg image.Config) header {
 	h := header{bpp: bytesPerPixel(cfg.ColorModel)}
-	switch f {
-	case FormatJPEG:
-		h.jpeg = jpegscale.Probe(b)
-	case FormatPNG:
-		if len(b) >= 29 {
-			depth, ctype := int(b[24]), b[25]
-			channels := map[byte]int{0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[ctype]
-			h.pngRowBytes = (cfg.Width*max(channels, 1)*depth + 7) / 8
-			h.pngInterlaced = b[28] == 1
+	switch m := cfg.ColorModel.(type) {
+	case color.Palette:
+		for _, c := range m {
+			if _, _, _, a := c.RGBA(); a != 0xffff {
+				h.alpha = true
+			}
 		}
-	case FormatWebP:
-		h.webpLossless = riffChunk(b, "VP8L") != nil
-		h.webpAlpha = cfg.ColorModel == color.NYCbCrAModel
+	default:
+		switch m {
+		case color.NRGBAModel, color.NRGBA64Model, color.NYCbCrAModel, color.AlphaModel, color.Alpha16Model:
+			h.alpha = true
+		}
 	}
 	return h
+}
+
+// orientationOf reads the EXIF orientation of a TIFF structure (a TIFF
+// file, or the Exif block of another format): 1–8, or 1 when there is none.
+func orientationOf(tiff []byte) int {
+	if o := tiffOrientation(tiff); o >= 1 && o <= 8 {
+		return o
+	}
+	return 1
 }
 
 // bytesPerPixel is the size of a pixel of an image of colour model m, at
@@ -69,85 +79,14 @@ const (
 	encoderFixed = 512 << 10
 )
 
-// decodePath says which decoder runs and what it costs: the peak bytes it
-// allocates, and the size and bytes per pixel of the image it returns.
-type decodePath struct {
-	name string // for tests and logs: "jpegscale", "png", "image/jpeg", …
-	peak int64
-	w, h int
-	bpp  int64
-	// boxable is an image type boxShrink reads (NRGBA, RGBA, Gray, YCbCr);
-	// others go to the Lanczos resize whole.
-	boxable bool
-}
-
-// decodePath is decided from the header alone, before admission.
-func (pl *Plan) decodePath() decodePath {
-	in := pl.Info
-	w, h := int64(in.Width), int64(in.Height)
-	hd := in.hdr
-	switch in.Format {
-	case FormatJPEG:
-		if hd.jpeg.Err == nil {
-			s := int64(pl.DecodeScale)
-			bpp := int64(3)
-			switch hd.jpeg.Components {
-			case 1:
-				bpp = 1
-			case 4:
-				bpp = 4
-			}
-			return decodePath{name: "jpegscale", peak: hd.jpeg.Cost(pl.DecodeScale),
-				w: int((w + s - 1) / s), h: int((h + s - 1) / s), bpp: bpp, boxable: bpp != 4}
-		}
-		return decodePath{name: "image/jpeg", peak: stdJPEGCost(in), w: in.Width, h: in.Height, bpp: 4, boxable: hd.jpeg.Components != 4}
-	case FormatPNG:
-		kx, ky := max(pl.boxX, 1), max(pl.boxY, 1)
-		return decodePath{name: "png", peak: pngDecodeCost(in.Width, in.Height, kx, ky, hd.pngInterlaced, hd.pngRowBytes),
-			w: ceilDiv(in.Width, kx), h: ceilDiv(in.Height, ky), bpp: 4, boxable: true}
-	case FormatGIF:
-		// The first frame, paletted, and the LZW decoder's buffers.
-		return decodePath{name: "image/gif", peak: w*h + decoderFixed, w: in.Width, h: in.Height, bpp: 1}
-	case FormatBMP:
-		return decodePath{name: "x/image/bmp", peak: w*h*hd.bpp + w*4 + decoderFixed, w: in.Width, h: in.Height, bpp: hd.bpp, boxable: hd.bpp == 4}
-	case FormatTIFF:
-		// The image, and one strip or tile of raw samples read whole
-		// (at most the image at the same bytes per pixel), which grows by
-		// copying while a compressed strip inflates.
-		return decodePath{name: "x/image/tiff", peak: w*h*hd.bpp*7/2 + decoderFixed, w: in.Width, h: in.Height, bpp: hd.bpp,
-			boxable: hd.bpp == 4 && in.hdr.bpp != 0}
-	case FormatWebP:
-		switch {
-		case hd.webpLossless:
-			// ARGB words while decoding, then the NRGBA result.
-			return decodePath{name: "x/image/webp lossless", peak: w*h*9 + decoderFixed, w: in.Width, h: in.Height, bpp: 4, boxable: true}
-		case hd.webpAlpha:
-			// YCbCr 4:2:0 and the alpha plane, which is decoded as a
-			// lossless image first.
-			return decodePath{name: "x/image/webp lossy+alpha", peak: w*h*11 + decoderFixed, w: in.Width, h: in.Height, bpp: 3}
-		}
-		return decodePath{name: "x/image/webp lossy", peak: w*h*2 + decoderFixed, w: in.Width, h: in.Height, bpp: 2, boxable: true}
+// decodeCost is what the decoder the header chose allocates at the plan's
+// scale, decided before admission.
+func (pl *Plan) decodeCost() DecodeCost {
+	c := codecOf(pl.Info.Format)
+	if c == nil || c.Decoder == nil {
+		return DecodeCost{Path: "none", Peak: decoderFixed, W: pl.Info.Width, H: pl.Info.Height, BPP: 4}
 	}
-	return decodePath{name: "none", peak: decoderFixed, w: in.Width, h: in.Height, bpp: 4}
-}
-
-// stdJPEGCost is what image/jpeg allocates for a full decode: the component
-// planes (MCU-padded), the coefficients a progressive image keeps (an int32
-// for every sample), and the conversion of RGB- or CMYK-coded images.
-func stdJPEGCost(in Info) int64 {
-	comps := int64(in.hdr.jpeg.Components)
-	if comps == 0 {
-		comps = 4 // the header did not say: assume the largest
-	}
-	pw, ph := int64(in.Width+31)/32*32, int64(in.Height+31)/32*32
-	n := comps * pw * ph
-	if in.Progressive || in.hdr.jpeg.Progressive {
-		n += comps * pw * ph * 4
-	}
-	if comps >= 3 {
-		n += pw * ph * 4
-	}
-	return n + decoderFixed
+	return c.Decoder.Cost(pl.Info, pl.scale)
 }
 
 // estimateCost is the peak memory a job allocates: the decode, then the
@@ -158,10 +97,10 @@ func stdJPEGCost(in Info) int64 {
 // charged to the request's body memory. TestPlan_costBoundsPeakHeap checks
 // the estimate against the measured peak heap on every decoder path.
 func (pl *Plan) estimateCost() int64 {
-	d := pl.decodePath()
+	d := pl.decodeCost()
 	chain := pl.transformChain(d)
-	prev := max(d.peak-chain[0], 0) // the decoder's scratch, garbage once it returns
-	peak := d.peak
+	prev := max(d.Peak-chain[0], 0) // the decoder's scratch, garbage once it returns
+	peak := d.Peak
 	for i := 1; i < len(chain); i++ {
 		peak = max(peak, prev+chain[i-1]+chain[i])
 		prev = chain[i-1]
@@ -180,12 +119,12 @@ func (pl *Plan) estimateCost() int64 {
 
 // transformChain lists the bytes of the images the transform makes, in
 // order, starting with the decoded one (see Pipeline.transform).
-func (pl *Plan) transformChain(d decodePath) []int64 {
+func (pl *Plan) transformChain(d DecodeCost) []int64 {
 	o := pl.Options
 	nrgba := func(w, h int) int64 { return int64(w) * int64(h) * 4 }
-	chain := []int64{int64(d.w) * int64(d.h) * d.bpp}
-	w, h := d.w, d.h
-	boxable := d.boxable
+	chain := []int64{int64(d.W) * int64(d.H) * d.BPP}
+	w, h := d.W, d.H
+	boxable := d.Boxable
 	if o.AutoOrient && pl.Info.Orientation > 1 {
 		chain = append(chain, nrgba(w, h))
 		boxable = true
@@ -240,17 +179,11 @@ func (pl *Plan) transformChain(d decodePath) []int64 {
 	return chain
 }
 
-// encodeCost is what an encoder allocates besides the image it encodes: the
-// output buffer as it grows (incompressible pixels give an output as large
-// as the raw samples), the palette image of a GIF, and the copy keepEXIF
-// makes.
+// encodeCost is what the output format's encoder allocates besides the
+// image it encodes, and the copy keepEXIF makes.
 func (pl *Plan) encodeCost() int64 {
-	px := int64(pl.OutWidth) * int64(pl.OutHeight)
-	switch pl.OutFormat {
-	case FormatJPEG:
-		return px*3 + encoderFixed
-	case FormatGIF:
-		return px*3 + encoderFixed
+	if e := pl.OutFormat.encoder(); e != nil {
+		return e.Cost(pl.OutWidth, pl.OutHeight, pl.Options) + int64(pl.OutWidth)*int64(pl.OutHeight)/4
 	}
-	return px*4*2 + encoderFixed
+	return encoderFixed
 }

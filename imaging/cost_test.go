@@ -130,10 +130,10 @@ func TestPlan_costBoundsPeakHeap(t *testing.T) {
 		{"bmp 24-bit", "x/image/bmp", func(t *testing.T) []byte { return encodeAs(t, opaque, FormatBMP) }},
 		{"tiff rgba 8-bit", "x/image/tiff", func(t *testing.T) []byte { return encodeAs(t, translucent, FormatTIFF) }},
 		{"tiff rgba 16-bit deflate", "x/image/tiff", func(*testing.T) []byte { return tif16.Bytes() }},
-		{"webp lossy", "x/image/webp lossy", func(t *testing.T) []byte {
+		{"webp lossy", "libwebp lossy", func(t *testing.T) []byte {
 			return tool(t, "cwebp", ".png", encodeAs(t, opaque, FormatPNG), "-quiet", "-q", "80", "IN", "-o", "OUT")
 		}},
-		{"webp lossy alpha", "x/image/webp lossy+alpha", func(t *testing.T) []byte {
+		{"webp lossy alpha", "libwebp lossy", func(t *testing.T) []byte {
 			return tool(t, "cwebp", ".png", encodeAs(t, translucent, FormatPNG), "-quiet", "-q", "80", "IN", "-o", "OUT")
 		}},
 		{"webp lossless", "x/image/webp lossless", func(t *testing.T) []byte {
@@ -169,7 +169,7 @@ func TestPlan_costBoundsPeakHeap(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Plan(%v): %v", q, err)
 				}
-				if got := pl.decodePath().name; got != in.path {
+				if got := pl.decodeCost().Path; got != in.path {
 					t.Errorf("%v: decoder path %q, want %q", q, got, in.path)
 				}
 				var res Result
@@ -182,7 +182,10 @@ func TestPlan_costBoundsPeakHeap(t *testing.T) {
 				if peak > pl.Cost {
 					t.Errorf("%v: peak live heap %.1f MB is over the admitted cost %.1f MB", q, float64(peak)/1e6, float64(pl.Cost)/1e6)
 				}
-				if slack := pl.Cost - peak; slack > 4*peak+8<<20 {
+				// libwebp's buffers are native: the Go heap does not see them,
+				// so the cost is rightly above the Go peak there.
+				native := pl.decodeCost().Path == "libwebp lossy" || pl.OutFormat == FormatWebP
+				if slack := pl.Cost - peak; slack > 4*peak+8<<20 && !native {
 					t.Errorf("%v: cost %.1f MB is far above the peak %.1f MB: the budget would be wasted", q, float64(pl.Cost)/1e6, float64(peak)/1e6)
 				}
 			}

@@ -17,78 +17,9 @@ const (
 	FormatBMP  Format = "bmp"
 	FormatTIFF Format = "tiff"
 	FormatWebP Format = "webp"
+	// FormatAuto asks for the best format the client accepts (Options.Accept).
+	FormatAuto Format = "auto"
 )
-
-// CanDecode reports whether the service reads f.
-func (f Format) CanDecode() bool {
-	switch f {
-	case FormatJPEG, FormatPNG, FormatGIF, FormatBMP, FormatTIFF, FormatWebP:
-		return true
-	}
-	return false
-}
-
-// CanEncode reports whether the service writes f. WebP is read-only: there is
-// no pure-Go WebP encoder in the dependencies this service accepts.
-func (f Format) CanEncode() bool {
-	return f.CanDecode() && f != FormatWebP
-}
-
-// MediaType is f's IANA media type.
-func (f Format) MediaType() string {
-	if f == "" {
-		return ""
-	}
-	return "image/" + string(f)
-}
-
-// HasAlpha reports whether f can carry transparency.
-func (f Format) HasAlpha() bool { return f != FormatJPEG && f != FormatBMP }
-
-// EncodableFormatNames lists the formats the service writes.
-func EncodableFormatNames() []string {
-	return []string{string(FormatJPEG), string(FormatPNG), string(FormatGIF), string(FormatBMP), string(FormatTIFF)}
-}
-
-// FormatFromMediaType maps an image media type (already lower case, without
-// parameters) to a Format; ok is false for types the service does not read.
-func FormatFromMediaType(mt string) (Format, bool) {
-	switch mt {
-	case "image/jpeg", "image/jpg", "image/pjpeg":
-		return FormatJPEG, true
-	case "image/png", "image/x-png", "image/apng":
-		return FormatPNG, true
-	case "image/gif":
-		return FormatGIF, true
-	case "image/bmp", "image/x-bmp", "image/x-ms-bmp":
-		return FormatBMP, true
-	case "image/tiff", "image/tif", "image/x-tiff":
-		return FormatTIFF, true
-	case "image/webp", "image/x-webp":
-		return FormatWebP, true
-	}
-	return "", false
-}
-
-// Sniff returns the format of the image in b from its magic bytes, or ""
-// when b is not an image the service reads.
-func Sniff(b []byte) Format {
-	switch {
-	case len(b) >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF:
-		return FormatJPEG
-	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
-		return FormatPNG
-	case bytes.HasPrefix(b, []byte("GIF87a")), bytes.HasPrefix(b, []byte("GIF89a")):
-		return FormatGIF
-	case bytes.HasPrefix(b, []byte("BM")) && len(b) >= 26:
-		return FormatBMP
-	case bytes.HasPrefix(b, []byte("II*\x00")), bytes.HasPrefix(b, []byte("MM\x00*")):
-		return FormatTIFF
-	case len(b) >= 12 && bytes.Equal(b[:4], []byte("RIFF")) && bytes.Equal(b[8:12], []byte("WEBP")):
-		return FormatWebP
-	}
-	return ""
-}
 
 // Describe says in a few words what b looks like, for bytes that are not an
 // image the service reads: "a PDF document", "HTML", "a HEIC image"...

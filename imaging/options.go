@@ -58,13 +58,15 @@ const (
 	OptAutoOrient = "auto_orient"
 	OptStrip      = "strip"
 	OptBackground = "background"
+	OptLossless   = "lossless"
+	OptEffort     = "effort"
 )
 
 // OptionNames lists every option, in the order they are documented.
 func OptionNames() []string {
 	return []string{OptWidth, OptHeight, OptFit, OptGravity, OptCrop, OptRotate, OptFlip,
 		OptBlur, OptSharpen, OptGrayscale, OptBrightness, OptContrast, OptGamma,
-		OptFormat, OptQuality, OptAutoOrient, OptStrip, OptBackground}
+		OptFormat, OptQuality, OptLossless, OptEffort, OptAutoOrient, OptStrip, OptBackground}
 }
 
 // optionAliases maps names clients often use to the option they meant.
@@ -102,20 +104,22 @@ type Options struct {
 	Brightness    float64 // percent, -100..100
 	Contrast      float64 // percent, -100..100
 	Gamma         float64 // 1 means unchanged
-	Format        Format  // "" means the input's format
+	Format        Format  // "" means the input's format; FormatAuto the best of Accept
 	Quality       int     // 1..100; 0 means the default
+	Lossless      bool    // WebP: lossless
+	Effort        int     // encoder effort (speed against size) in its Range; -1 means the default
+	// Accept lists the formats the client accepts, best first, for
+	// FormatAuto (from the Accept header).
+	Accept        []Format
 	AutoOrient    bool
 	Strip         bool
 	Background    color.NRGBA
 	HasBackground bool
 }
 
-// DefaultQuality is the JPEG quality used when none is asked for.
-const DefaultQuality = 85
-
 // DefaultOptions returns the options applied when a client sets none.
 func DefaultOptions() Options {
-	return Options{Fit: FitContain, Gravity: GravityCenter, Gamma: 1, AutoOrient: true, Strip: true}
+	return Options{Fit: FitContain, Gravity: GravityCenter, Gamma: 1, AutoOrient: true, Strip: true, Effort: -1}
 }
 
 // ParseOptions parses option values keyed by name, as they come from query
@@ -222,6 +226,10 @@ func (o *Options) set(name, v, field string) error {
 		o.Format, err = parseFormat(v, field)
 	case OptQuality:
 		o.Quality, err = parseInt(v, field, 1, 100, "")
+	case OptLossless:
+		o.Lossless, err = parseBool(v, field)
+	case OptEffort:
+		o.Effort, err = parseInt(v, field, 0, maxEffort(), "")
 	case OptAutoOrient:
 		o.AutoOrient, err = parseBool(v, field)
 	case OptStrip:
@@ -293,23 +301,30 @@ func parseEnum(v, field string, allowed []string) (string, error) {
 }
 
 func parseFormat(v, field string) (Format, error) {
-	s := strings.ToLower(v)
-	switch s {
-	case "jpg":
-		s = "jpeg"
-	case "tif":
-		s = "tiff"
+	if strings.EqualFold(strings.TrimSpace(v), string(FormatAuto)) {
+		return FormatAuto, nil
 	}
-	f := Format(s)
+	f := formatNamed(v)
 	if f.CanEncode() {
 		return f, nil
 	}
-	enc := strings.Join(EncodableFormatNames(), ", ")
-	if f.CanDecode() || s == "avif" || s == "heic" || s == "jxl" {
+	enc := strings.Join(append(EncodableFormatNames(), string(FormatAuto)), ", ")
+	if f != "" {
 		return "", Errorf(CodeInvalidOption, "format %q can be read but not written by this service", v).WithField(field).
 			WithHint("ask for one of: %s", enc)
 	}
 	return "", Errorf(CodeInvalidOption, "invalid format %q", truncate(v, 64)).WithField(field).WithHint("give one of: %s", enc)
+}
+
+// maxEffort is the largest effort any encoder takes.
+func maxEffort() int {
+	m := 0
+	for _, c := range codecs() {
+		if c.Encoder != nil {
+			m = max(m, c.Encoder.Effort.Max)
+		}
+	}
+	return m
 }
 
 func parseCrop(v, field string) (image.Rectangle, error) {

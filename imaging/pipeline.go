@@ -7,18 +7,12 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
-	"image/gif"
-	"image/jpeg"
-	"image/png"
 	"math"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/disintegration/imaging"
-	"github.com/imgsvc/imgsvc/imaging/internal/jpegscale"
-	"golang.org/x/image/bmp"
-	"golang.org/x/image/tiff"
-	"golang.org/x/image/webp"
 )
 
 // Limits bound what one request may cost. Zero values mean the defaults.
@@ -70,13 +64,13 @@ type Plan struct {
 	OutFormat    Format
 	OutWidth     int
 	OutHeight    int
-	DecodeScale  int   // 1, 2, 4 or 8: the JPEG is decoded at 1/DecodeScale
+	DecodeScale  int   // the largest shrink-on-load factor: 1, or the JPEG is decoded at 1/DecodeScale, …
 	Cost         int64 // estimated peak bytes of the job, for admission
+	scale        Scale // the shrink-on-load factors the decoder applies
 	resizeWidth  int   // target of the resize step, 0 when there is none
 	resizeHeight int
 	padWidth     int // contain: the canvas the resized image is centred on
 	padHeight    int
-	boxX, boxY   int // PNG: the box factors applied while decoding (shrink-on-load), 0 for none
 }
 
 // Result is a processed, encoded image.
@@ -101,10 +95,9 @@ type Pipeline struct {
 	limits  Limits
 	runner  Runner
 	observe PhaseFunc
-	// decodeJPEG decodes a JPEG at 1/scale (shrink-on-load, or 1 for full
-	// size) when its header says it can; otherwise, or when it is nil, the
-	// stock image/jpeg decodes the full image.
-	decodeJPEG func(b []byte, scale int) (image.Image, error)
+	// shrinkOnLoad lets decoders shrink while they decode; tests turn it
+	// off to compare with a full-size decode.
+	shrinkOnLoad bool
 	// procs is how many goroutines a job's box shrink may use.
 	procs int
 }
@@ -114,7 +107,7 @@ func NewPipeline(l Limits, r Runner, observe PhaseFunc) *Pipeline {
 	if observe == nil {
 		observe = func(Phase, Format, time.Duration) {}
 	}
-	return &Pipeline{limits: l.withDefaults(), runner: r, observe: observe, decodeJPEG: jpegscale.Decode,
+	return &Pipeline{limits: l.withDefaults(), runner: r, observe: observe, shrinkOnLoad: true,
 		procs: runtime.GOMAXPROCS(0)}
 }
 
@@ -156,9 +149,15 @@ func (p *Pipeline) Plan(src []byte, opt Options) (Plan, error) {
 	pl := Plan{Info: info, Options: opt, OutFormat: opt.Format, DecodeScale: 1}
 	if pl.OutFormat == "" {
 		pl.OutFormat = info.Format
-		if !pl.OutFormat.CanEncode() {
-			pl.OutFormat = FormatPNG // WebP in, PNG out: lossless and keeps alpha
-		}
+	}
+	switch {
+	case pl.OutFormat == FormatAuto:
+		pl.OutFormat = autoFormat(opt.Accept, info)
+	case !pl.OutFormat.CanEncode():
+		pl.OutFormat = autoFormat(nil, info)
+	}
+	if err := checkEncoderOptions(&pl.Options, pl.OutFormat, opt.Format != "" && opt.Format != FormatAuto); err != nil {
+		return Plan{}, err
 	}
 	w, h := info.Width, info.Height
 	if opt.AutoOrient {
@@ -173,7 +172,6 @@ func (p *Pipeline) Plan(src []byte, opt Options) (Plan, error) {
 		}
 		w, h = opt.Crop.Dx(), opt.Crop.Dy()
 	}
-	cropW, cropH := w, h
 	w, h = pl.resize(w, h)
 	w, h = rotatedBounds(w, h, opt.Rotate)
 	pl.OutWidth, pl.OutHeight = w, h
@@ -185,23 +183,77 @@ func (p *Pipeline) Plan(src []byte, opt Options) (Plan, error) {
 	if err := p.checkFilterWork(w, h, opt); err != nil {
 		return Plan{}, err
 	}
-	if info.Format == FormatJPEG && info.hdr.jpeg.Err == nil && opt.Crop.Empty() && pl.resizeWidth > 0 {
-		pl.DecodeScale = shrinkOnLoad(cropW, cropH, pl.resizeWidth, pl.resizeHeight)
-	}
-	// A PNG can't be decoded at a smaller scale, but its rows can be
-	// box-averaged as they are inflated, as resize would do after a full decode.
-	if info.Format == FormatPNG && opt.Crop.Empty() && pl.resizeWidth > 0 && cropW == info.Width && cropH == info.Height {
-		kx := min(info.Width/(2*pl.resizeWidth), maxBoxFactor)
-		ky := min(info.Height/(2*pl.resizeHeight), maxBoxFactor)
-		if kx >= 2 || ky >= 2 {
-			pl.boxX, pl.boxY = max(kx, 1), max(ky, 1)
+	pl.scale = Scale{1, 1}
+	if dec := codecOf(info.Format).Decoder; dec.Shrink != nil && p.shrinkOnLoad && opt.Crop.Empty() && pl.resizeWidth > 0 {
+		// The decoder shrinks the image as stored: turn the target with it.
+		tw, th := pl.resizeWidth, pl.resizeHeight
+		if opt.AutoOrient && info.Orientation >= 5 {
+			tw, th = th, tw
 		}
+		pl.scale = dec.Shrink(info, tw, th)
 	}
+	pl.DecodeScale = max(pl.scale.X, pl.scale.Y)
 	pl.Cost = pl.estimateCost()
 	return pl, nil
 }
 
 // resize works out the size after the resize step and records its target.
+// checkEncoderOptions refuses lossless and effort for an output format whose
+// encoder does not take them, when the client named that format; when the
+// format was chosen for it (the input's, or format=auto) they are dropped
+// instead, as are quality values the format ignores.
+func checkEncoderOptions(o *Options, f Format, named bool) error {
+	e := f.encoder()
+	if o.Lossless && !e.Lossless {
+		if named {
+			return Errorf(CodeInvalidOption, "lossless=true does not apply to %s output", f).WithField(OptLossless).
+				WithHint("drop lossless, or ask for %s", strings.Join(formatsWith(func(e *Encoder) bool { return e.Lossless }), " or "))
+		}
+		o.Lossless = false
+	}
+	if o.Effort >= 0 && (e.Effort == Range{} || o.Effort > e.Effort.Max || o.Effort < e.Effort.Min) {
+		if !named {
+			o.Effort = -1
+			return nil
+		}
+		if e.Effort == (Range{}) {
+			return Errorf(CodeInvalidOption, "effort does not apply to %s output", f).WithField(OptEffort).
+				WithHint("drop effort, or ask for %s", strings.Join(formatsWith(func(e *Encoder) bool { return e.Effort != Range{} }), " or "))
+		}
+		return Errorf(CodeInvalidOption, "effort is %d; for %s it is from %d (fastest) to %d (smallest), default %d", o.Effort, f,
+			e.Effort.Min, e.Effort.Max, e.Effort.Default).WithField(OptEffort).
+			WithHint("give effort from %d to %d", e.Effort.Min, e.Effort.Max)
+	}
+	return nil
+}
+
+// formatsWith lists the formats whose encoder has a property, as format=NAME.
+func formatsWith(has func(*Encoder) bool) []string {
+	var out []string
+	for _, c := range codecs() {
+		if c.Encoder != nil && has(c.Encoder) {
+			out = append(out, "format="+string(c.Format))
+		}
+	}
+	return out
+}
+
+// autoFormat is the output format when the client asked for format=auto, or
+// when the input's format cannot be written: the first format of accept the
+// service writes (the client's best modern format), else JPEG for an opaque
+// image and PNG for one with alpha.
+func autoFormat(accept []Format, in Info) Format {
+	for _, f := range accept {
+		if f.CanEncode() {
+			return f
+		}
+	}
+	if in.hdr.alpha {
+		return FormatPNG
+	}
+	return FormatJPEG
+}
+
 func (pl *Plan) resize(w, h int) (int, int) {
 	o := pl.Options
 	tw, th := o.Width, o.Height
@@ -260,17 +312,6 @@ func (p *Pipeline) checkFilterWork(w, h int, o Options) error {
 	return Errorf(CodeInvalidOption, "%s sigma %g on a %d×%d output needs about %.1f billion filter taps; the limit is %.1f billion",
 		field, sigma, w, h, float64(taps)/1e9, float64(p.limits.MaxFilterTaps)/1e9).WithField(field).
 		WithHint("the cost grows with sigma × output pixels: use a smaller sigma or a smaller output (a blurred image loses nothing when downscaled first)")
-}
-
-// shrinkOnLoad picks the largest JPEG DCT scale that still leaves at least
-// the target size, so the final resize only ever shrinks.
-func shrinkOnLoad(w, h, tw, th int) int {
-	for _, s := range []int{8, 4, 2} {
-		if ceilDiv(w, s) >= tw && ceilDiv(h, s) >= th {
-			return s
-		}
-	}
-	return 1
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
@@ -338,36 +379,13 @@ func checkCtx(ctx context.Context) error {
 	return nil
 }
 
+// decode runs the decoder the header chose, at the plan's scale.
 func (p *Pipeline) decode(b []byte, pl Plan) (image.Image, error) {
-	r := bytes.NewReader(b)
-	var img image.Image
-	var err error
-	switch pl.Info.Format {
-	case FormatJPEG:
-		// The header chose the decoder and its cost: jpegscale at any scale
-		// where it takes the file, else image/jpeg at full size.
-		if p.decodeJPEG != nil && pl.Info.hdr.jpeg.Err == nil {
-			img, err = p.decodeJPEG(b, pl.DecodeScale)
-			// image/jpeg shrugs off some damage jpegscale refuses; it may
-			// try only when its full-size decode fits in what was admitted.
-			if err == nil || stdJPEGCost(pl.Info) > pl.Cost {
-				break
-			}
-		}
-		img, err = jpeg.Decode(r)
-	case FormatPNG:
-		img, err = decodePNG(b, max(pl.boxX, 1), max(pl.boxY, 1))
-	case FormatGIF:
-		img, err = gif.Decode(r) // the first frame
-	case FormatBMP:
-		img, err = bmp.Decode(r)
-	case FormatTIFF:
-		img, err = tiff.Decode(r)
-	case FormatWebP:
-		img, err = webp.Decode(r)
-	default:
+	c := codecOf(pl.Info.Format)
+	if c == nil || c.Decoder == nil {
 		return nil, UnsupportedFormatError(b)
 	}
+	img, err := c.Decoder.Decode(b, pl.Info, pl.scale)
 	if err != nil {
 		return nil, corrupt(pl.Info.Format, err)
 	}
@@ -523,33 +541,11 @@ func flatten(img image.Image, o Options) image.Image {
 }
 
 func encode(w *bytes.Buffer, img image.Image, f Format, o Options) error {
-	switch f {
-	case FormatJPEG:
-		q := o.Quality
-		if q == 0 {
-			q = DefaultQuality
-		}
-		return jpeg.Encode(w, jpegFriendly(img), &jpeg.Options{Quality: q})
-	case FormatPNG:
-		enc := png.Encoder{CompressionLevel: png.DefaultCompression}
-		return enc.Encode(w, img)
-	case FormatGIF:
-		return gif.Encode(w, img, &gif.Options{NumColors: 256})
-	case FormatBMP:
-		return bmp.Encode(w, img)
-	case FormatTIFF:
-		return tiff.Encode(w, img, &tiff.Options{Compression: tiff.Deflate, Predictor: true})
+	e := f.encoder()
+	if e == nil {
+		return fmt.Errorf("no encoder for %q", f)
 	}
-	return fmt.Errorf("no encoder for %q", f)
-}
-
-// jpegFriendly returns an image type image/jpeg has a fast path for: an
-// opaque NRGBA has the same bytes as an RGBA, so it is re-labelled, not copied.
-func jpegFriendly(img image.Image) image.Image {
-	if n, ok := img.(*image.NRGBA); ok && n.Opaque() {
-		return &image.RGBA{Pix: n.Pix, Stride: n.Stride, Rect: n.Rect}
-	}
-	return img
+	return e.Encode(w, img, o)
 }
 
 // keepEXIF copies the source's Exif APP1 segment into a JPEG output, with

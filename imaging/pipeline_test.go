@@ -267,7 +267,7 @@ func TestPipeline_shrinkOnLoad(t *testing.T) {
 	// The scaled decode must give the same picture as the full one, within JPEG noise.
 	p := NewPipeline(Limits{}, inline{}, nil)
 	full := NewPipeline(Limits{}, inline{}, nil)
-	full.decodeJPEG = nil
+	full.shrinkOnLoad = false
 	src := encodeAs(t, newGradient(800, 600), FormatJPEG)
 	opt, _ := ParseOptions(map[string][]string{"width": {"100"}, "format": {"png"}}, nil)
 	pl, err := p.Plan(src, opt)

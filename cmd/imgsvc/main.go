@@ -153,6 +153,8 @@ func newApp(cfg config, getenv func(string) string, logger *slog.Logger) *app {
 	})
 	a.bodyMemory = bodies
 	registerBodyMetrics(reg, a.srv, bodies)
+	registerCodecMetrics(reg)
+	logCodecs(logger)
 
 	origins := list(cfg.CORSOrigins)
 	secure := handlers.SecureHeadersConfig{}
@@ -188,6 +190,27 @@ func newApp(cfg config, getenv func(string) string, logger *slog.Logger) *app {
 		a.admin.GET("/metrics", metricsHandler(reg))
 	}
 	return a
+}
+
+// logCodecs says at start what each format runs on, and warns where a codec
+// runs on its WebAssembly fallback (several times slower than the system
+// library).
+func logCodecs(logger *slog.Logger) {
+	for _, c := range imaging.Codecs() {
+		attrs := []any{"format", string(c.Format), "backend", c.Backend()}
+		if c.Decoder != nil {
+			attrs = append(attrs, "decode", c.Decoder.Library)
+		}
+		if c.Encoder != nil {
+			attrs = append(attrs, "encode", c.Encoder.Library)
+		}
+		if c.Backend() == "wasm" {
+			logger.Warn("codec runs on its WebAssembly fallback: install the system library for native speed",
+				append(attrs, "error", c.Native().Error())...)
+			continue
+		}
+		logger.Info("codec", attrs...)
+	}
 }
 
 // recoverer turns a panic into an error for the error handler (500

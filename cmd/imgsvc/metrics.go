@@ -154,6 +154,24 @@ func registerPoolMetrics(reg prometheus.Registerer, p poolStats) {
 	)
 }
 
+// registerCodecMetrics exports imgsvc_codec_info{format,op,backend} = 1 for
+// each codec: what each format is decoded and encoded with now ("go",
+// "native" or "wasm").
+func registerCodecMetrics(reg prometheus.Registerer) {
+	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: metricNamespace, Name: "codec_info",
+		Help: "1 for each format and operation, labelled with what runs it: go, native (a system library) or wasm (its WebAssembly fallback)."},
+		[]string{"format", "op", "backend"})
+	for _, c := range imaging.Codecs() {
+		if c.Decoder != nil {
+			info.WithLabelValues(string(c.Format), "decode", c.Backend()).Set(1)
+		}
+		if c.Encoder != nil {
+			info.WithLabelValues(string(c.Format), "encode", c.Backend()).Set(1)
+		}
+	}
+	reg.MustRegister(info)
+}
+
 // registerBodyMetrics exports the request body memory held now and its bound.
 func registerBodyMetrics(reg prometheus.Registerer, s interface{ BodyMemoryInUse() int64 }, limit int64) {
 	reg.MustRegister(

@@ -283,11 +283,11 @@ class Client:
             )
         return r, {}
 
-    def case_accept_webp(self):
+    def case_accept_avif(self):
         r = requests.post(
             self.url("/v1/process"),
             data=self.read("photo.jpg"),
-            headers={"Content-Type": "image/jpeg", "Accept": "image/webp"},
+            headers={"Content-Type": "image/jpeg", "Accept": "image/avif"},
             timeout=TIMEOUT,
         )
         return r, {}

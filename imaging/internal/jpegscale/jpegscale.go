@@ -238,6 +238,16 @@ func (h Header) Cost(denom int) int64 {
 	return n + fixed
 }
 
+// Samples is the number of samples of all components, MCU padding
+// included: the bytes of the planes of a full-size 8-bit decode.
+func (h Header) Samples() int64 {
+	var n int64
+	for _, b := range h.blocks[:min(h.Components, 4)] {
+		n += int64(b[0]) * int64(b[1]) * 64
+	}
+	return n
+}
+
 // headerSize returns the dimensions from the frame header.
 func headerSize(data []byte) (w, h int, ok bool) {
 	d := &decoder{data: data, denom: 1, bs: 8}

@@ -1,0 +1,172 @@
+package imaging
+
+import (
+	"bytes"
+	"encoding/binary"
+	"image"
+	"image/jpeg"
+
+	"github.com/imgsvc/imgsvc/imaging/internal/jpegscale"
+)
+
+// DefaultQuality is the JPEG quality used when none is asked for.
+const DefaultQuality = 85
+
+// jpegCodec reads JPEG with jpegscale, which decodes in the DCT domain at
+// 1/1, 1/2, 1/4 or 1/8 (shrink-on-load), and with image/jpeg what jpegscale
+// does not take (RGB-coded files, …); it writes with image/jpeg.
+func jpegCodec() *Codec {
+	return &Codec{
+		Format: FormatJPEG, Title: "JPEG",
+		MediaTypes: []string{"image/jpeg", "image/jpg", "image/pjpeg"},
+		Extensions: []string{".jpg", ".jpeg", ".jpe", ".jfif"},
+		Aliases:    []string{"jpg"},
+		Match: func(b []byte) bool {
+			return len(b) >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF
+		},
+		Probe: probeJPEG,
+		Decoder: &Decoder{
+			Library: "jpegscale (pure Go), image/jpeg for the rest",
+			Shrink: func(in Info, tw, th int) Scale {
+				if in.hdr.jpeg.Err != nil {
+					return Scale{1, 1}
+				}
+				s := shrinkOnLoad(in.Width, in.Height, tw, th)
+				return Scale{s, s}
+			},
+			Cost:   jpegDecodeCost,
+			Decode: decodeJPEG,
+		},
+		Encoder: &Encoder{
+			Library: "image/jpeg (pure Go)",
+			Quality: DefaultQuality,
+			// The output buffer as it grows: at most about 1.5 bytes a
+			// pixel at quality 100, doubled while it grows.
+			Cost: func(w, h int, _ Options) int64 { return int64(w)*int64(h)*3 + encoderFixed },
+			Encode: func(w *bytes.Buffer, img image.Image, o Options) error {
+				return jpeg.Encode(w, jpegFriendly(img), &jpeg.Options{Quality: qualityOr(o.Quality, DefaultQuality)})
+			},
+		},
+	}
+}
+
+func probeJPEG(b []byte) (Info, error) {
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return Info{}, err
+	}
+	h := jpegscale.Probe(b)
+	return Info{
+		Width: cfg.Width, Height: cfg.Height, Orientation: orientationOf(jpegEXIF(b)),
+		Progressive: jpegProgressive(b),
+		hdr:         header{bpp: bytesPerPixel(cfg.ColorModel), jpeg: h},
+	}, nil
+}
+
+func jpegDecodeCost(in Info, s Scale) DecodeCost {
+	hd := in.hdr.jpeg
+	if hd.Err != nil {
+		return DecodeCost{Path: "image/jpeg", Peak: stdJPEGCost(in), W: in.Width, H: in.Height, BPP: 4,
+			Boxable: hd.Components != 4}
+	}
+	bpp := int64(3)
+	switch hd.Components {
+	case 1:
+		bpp = 1
+	case 4:
+		bpp = 4
+	}
+	peak := hd.Cost(s.X)
+	if s.X == 1 {
+		// image/jpeg may retry what jpegscale finds damaged (see decodeJPEG).
+		peak = max(peak, stdJPEGCost(in))
+	}
+	return DecodeCost{Path: "jpegscale", Peak: peak, W: ceilDiv(in.Width, s.X), H: ceilDiv(in.Height, s.X), BPP: bpp,
+		Boxable: bpp != 4}
+}
+
+// stdJPEGCost is what image/jpeg allocates for a full decode: the component
+// planes, the coefficients a progressive image keeps (an int32 for every
+// sample), and the conversion of RGB- or CMYK-coded images to RGBA or CMYK.
+func stdJPEGCost(in Info) int64 {
+	hd := in.hdr.jpeg
+	samples := hd.Samples()
+	convert := hd.Components == 4 || hd.Components == 3 && hd.Err != nil
+	if samples == 0 {
+		// The header did not say: assume four MCU-padded components.
+		pw, ph := int64(in.Width+31)/32*32, int64(in.Height+31)/32*32
+		samples, convert = 4*pw*ph, true
+	}
+	n := samples
+	if in.Progressive || hd.Progressive {
+		n += samples * 4
+	}
+	if convert {
+		n += int64(in.Width) * int64(in.Height) * 4
+	}
+	return n + decoderFixed
+}
+
+// decodeJPEG decodes with jpegscale where the header says it can, and with
+// image/jpeg otherwise. At full size image/jpeg also retries a file
+// jpegscale finds damaged: it shrugs off some damage, and its full-size
+// decode was priced in.
+func decodeJPEG(b []byte, in Info, s Scale) (image.Image, error) {
+	if in.hdr.jpeg.Err == nil {
+		img, err := jpegscale.Decode(b, s.X)
+		if err == nil || s.X != 1 {
+			return img, err
+		}
+	}
+	return jpeg.Decode(bytes.NewReader(b))
+}
+
+// shrinkOnLoad picks the largest JPEG DCT scale that still leaves at least
+// the target size, so the final resize only ever shrinks.
+func shrinkOnLoad(w, h, tw, th int) int {
+	for _, s := range []int{8, 4, 2} {
+		if ceilDiv(w, s) >= tw && ceilDiv(h, s) >= th {
+			return s
+		}
+	}
+	return 1
+}
+
+// jpegFriendly returns an image type image/jpeg has a fast path for: an
+// opaque NRGBA has the same bytes as an RGBA, so it is re-labelled, not copied.
+func jpegFriendly(img image.Image) image.Image {
+	if n, ok := img.(*image.NRGBA); ok && n.Opaque() {
+		return &image.RGBA{Pix: n.Pix, Stride: n.Stride, Rect: n.Rect}
+	}
+	return img
+}
+
+// jpegProgressive reports whether the first frame header is SOF2.
+func jpegProgressive(b []byte) bool {
+	i := 2
+	for i+4 <= len(b) {
+		if b[i] != 0xFF {
+			return false
+		}
+		m := b[i+1]
+		if m == 0xFF {
+			i++
+			continue
+		}
+		switch m {
+		case 0xC2, 0xC6, 0xCA, 0xCE:
+			return true
+		case 0xC0, 0xC1, 0xC3, 0xC5, 0xC7, 0xC9, 0xCB, 0xCD, 0xCF, 0xDA:
+			return false
+		}
+		i += 2 + int(binary.BigEndian.Uint16(b[i+2:]))
+	}
+	return false
+}
+
+func qualityOr(q, def int) int {
+	if q == 0 {
+		return def
+	}
+	return q
+}

@@ -1,0 +1,152 @@
+package imaging
+
+import (
+	"bytes"
+	"image"
+
+	"github.com/gen2brain/webp"
+	xwebp "golang.org/x/image/webp"
+)
+
+// Default WebP settings.
+const (
+	DefaultWebPQuality = 80
+)
+
+// webpCodec reads lossy WebP with libwebp (github.com/gen2brain/webp: the
+// system's libwebp through purego, or libwebp compiled to WebAssembly where
+// the system has none) and lossless WebP with golang.org/x/image/webp, which
+// decodes it exactly; it writes WebP, lossy or lossless, with libwebp.
+func webpCodec() *Codec {
+	return &Codec{
+		Format: FormatWebP, Title: "WebP",
+		MediaTypes: []string{"image/webp", "image/x-webp"},
+		Extensions: []string{".webp"},
+		Alpha:      true, Animation: true, Lossless: true,
+		AutoRank: 2, // after AVIF
+		Match: func(b []byte) bool {
+			return len(b) >= 12 && bytes.Equal(b[:4], []byte("RIFF")) && bytes.Equal(b[8:12], []byte("WEBP"))
+		},
+		Probe:  probeWebP,
+		Native: webp.Dynamic,
+		Decoder: &Decoder{
+			Library: "libwebp for lossy, golang.org/x/image/webp for lossless",
+			Cost: func(in Info, _ Scale) DecodeCost {
+				w, h := int64(in.Width), int64(in.Height)
+				if in.hdr.webpLossless {
+					// x/image/webp: ARGB words while decoding, then the NRGBA result.
+					return DecodeCost{Path: "x/image/webp lossless", Peak: w*h*9 + decoderFixed, W: in.Width, H: in.Height, BPP: 4, Boxable: true}
+				}
+				// libwebp's YUVA output (native) and its copy in a Go
+				// NYCbCrA, 2.5 bytes a pixel each, and the copy of the input
+				// the binding makes.
+				return DecodeCost{Path: "libwebp lossy", Peak: w*h*5 + int64(in.Bytes) + decoderFixed, W: in.Width, H: in.Height, BPP: 3}
+			},
+			Decode: decodeWebP,
+		},
+		Encoder: &Encoder{
+			Library:  "libwebp (the system's through purego, else its WebAssembly build)",
+			Quality:  DefaultWebPQuality,
+			Lossless: true,
+			Effort:   Range{Min: 0, Max: 6, Default: 4}, // libwebp's method
+			// An NRGBA copy of the image, libwebp's ARGB and YUV pictures
+			// (native), and the output.
+			Cost: func(w, h int, _ Options) int64 { return int64(w)*int64(h)*12 + encoderFixed },
+			Encode: func(w *bytes.Buffer, img image.Image, o Options) error {
+				return webp.Encode(w, img, webp.Options{
+					Quality: qualityOr(o.Quality, DefaultWebPQuality), Lossless: o.Lossless,
+					Method: effortOr(o.Effort, 4),
+				})
+			},
+		},
+	}
+}
+
+func probeWebP(b []byte) (Info, error) {
+	cfg, err := xwebp.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return Info{}, err
+	}
+	in := Info{Width: cfg.Width, Height: cfg.Height, Frames: 1,
+		Orientation: orientationOf(bytes.TrimPrefix(riffChunk(b, "EXIF"), []byte("Exif\x00\x00"))),
+		hdr:         headerOf(cfg),
+	}
+	in.hdr.webpLossless = riffChunk(b, "VP8L") != nil
+	n := 0
+	for _, c := range riffChunks(b) {
+		if c.id == "ANMF" {
+			n++
+		}
+	}
+	in.Frames = max(n, 1)
+	return in, nil
+}
+
+// decodeWebP decodes lossless WebP exactly with x/image/webp, and lossy WebP
+// with libwebp, whose YCbCr is limited range (video levels: luma 16–235);
+// the planes are expanded to the full range image.YCbCr means.
+func decodeWebP(b []byte, in Info, _ Scale) (image.Image, error) {
+	if in.hdr.webpLossless {
+		return xwebp.Decode(bytes.NewReader(b))
+	}
+	img, err := webp.Decode(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	switch m := img.(type) {
+	case *image.NYCbCrA:
+		expandVideoRange(m.Y, m.Cb, m.Cr)
+		if opaque(m.A) {
+			return &m.YCbCr, nil
+		}
+	case *image.YCbCr:
+		expandVideoRange(m.Y, m.Cb, m.Cr)
+	}
+	return img, nil
+}
+
+// expandVideoRange maps limited-range (BT.601 video levels) luma 16–235 and
+// chroma 16–240 onto the full 0–255 range in place, so that image.YCbCr's
+// JFIF conversion gives the colours a video-range decoder would.
+func expandVideoRange(y, cb, cr []byte) {
+	var ly, lc [256]byte
+	for i := range 256 {
+		ly[i] = clampByte((float64(i) - 16) * 255 / 219)
+		lc[i] = clampByte((float64(i)-128)*255/224 + 128)
+	}
+	for i, v := range y {
+		y[i] = ly[v]
+	}
+	for i, v := range cb {
+		cb[i] = lc[v]
+	}
+	for i, v := range cr {
+		cr[i] = lc[v]
+	}
+}
+
+func clampByte(v float64) byte {
+	switch {
+	case v <= 0:
+		return 0
+	case v >= 255:
+		return 255
+	}
+	return byte(v + 0.5)
+}
+
+func opaque(a []byte) bool {
+	for _, v := range a {
+		if v != 255 {
+			return false
+		}
+	}
+	return true
+}
+
+func effortOr(e, def int) int {
+	if e < 0 {
+		return def
+	}
+	return e
+}
