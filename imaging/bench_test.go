@@ -22,13 +22,13 @@ import (
 
 	_ "image/gif" // the stock pipeline decodes what image.Decode knows
 
-	"github.com/disintegration/imaging"
+	imgops "github.com/disintegration/imaging"
 	_ "golang.org/x/image/webp"
 )
 
 // The benchmarks here run the whole pipeline (plan, decode, transform,
 // encode) on generated inputs and, when the corpus is present, on its files,
-// beside a BenchmarkStock twin: image.Decode + imaging.Resize(Lanczos) +
+// beside a BenchmarkStock twin: image.Decode + imgops.Resize(Lanczos) +
 // jpeg.Encode, the pipeline this service replaced. Both make a JPEG q85
 // BENCH_WIDTH pixels wide (300 by default; generated inputs also at 1000).
 //
@@ -195,7 +195,7 @@ func stockProcess(b *testing.B, src []byte, width int) []byte {
 	if err != nil {
 		b.Fatal(err)
 	}
-	img = imaging.Resize(img, width, 0, imaging.Lanczos)
+	img = imgops.Resize(img, width, 0, imgops.Lanczos)
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85}); err != nil {
 		b.Fatal(err)
@@ -261,7 +261,7 @@ func peakHeap(fn func()) int64 {
 }
 
 // BenchmarkResize compares ways to resize a decoded 1920×1280 image to 300
-// px wide: imaging.Resize on the decoder's type and on an NRGBA copy with
+// px wide: imgops.Resize on the decoder's type and on an NRGBA copy with
 // each filter, and resize (box shrink, then Lanczos) single-threaded.
 func BenchmarkResize(b *testing.B) {
 	src := encodeAs(b, newPhoto(1920, 1280), FormatJPEG)
@@ -269,21 +269,21 @@ func BenchmarkResize(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	nrgba := imaging.Clone(ycc)
+	nrgba := imgops.Clone(ycc)
 	filters := []struct {
 		name string
-		f    imaging.ResampleFilter
-	}{{"lanczos", imaging.Lanczos}, {"catmullrom", imaging.CatmullRom}, {"linear", imaging.Linear}, {"box", imaging.Box}}
+		f    imgops.ResampleFilter
+	}{{"lanczos", imgops.Lanczos}, {"catmullrom", imgops.CatmullRom}, {"linear", imgops.Linear}, {"box", imgops.Box}}
 	for _, f := range filters {
 		b.Run("imaging-ycbcr-"+f.name, func(b *testing.B) {
 			for b.Loop() {
-				imaging.Resize(ycc, 300, 0, f.f)
+				imgops.Resize(ycc, 300, 0, f.f)
 			}
 			reportMS(b, 0)
 		})
 		b.Run("imaging-nrgba-"+f.name, func(b *testing.B) {
 			for b.Loop() {
-				imaging.Resize(nrgba, 300, 0, f.f)
+				imgops.Resize(nrgba, 300, 0, f.f)
 			}
 			reportMS(b, 0)
 		})
@@ -301,7 +301,7 @@ func BenchmarkResize(b *testing.B) {
 	}
 	b.Run("clone-ycbcr-to-nrgba", func(b *testing.B) {
 		for b.Loop() {
-			imaging.Clone(ycc)
+			imgops.Clone(ycc)
 		}
 		reportMS(b, 0)
 	})

@@ -158,3 +158,58 @@ func riffChunks(b []byte) []chunk {
 	}
 	return out
 }
+
+// keepEXIF copies the source's Exif APP1 segment into a JPEG output, with
+// the orientation reset to 1 when the pixels were already turned upright.
+func keepEXIF(out, src []byte, oriented bool) []byte {
+	start, end := jpegEXIFSegment(src)
+	if start < 0 || len(out) < 2 {
+		return out
+	}
+	seg := bytes.Clone(src[start:end])
+	if oriented {
+		setTIFFOrientation(seg[10:], 1) // after FF E1, length, "Exif\0\0"
+	}
+	res := make([]byte, 0, len(out)+len(seg))
+	res = append(res, out[:2]...)
+	res = append(res, seg...)
+	return append(res, out[2:]...)
+}
+
+func setTIFFOrientation(t []byte, v uint16) {
+	if len(t) < 8 {
+		return
+	}
+	le := string(t[:2]) == "II"
+	u16 := func(b []byte) int {
+		if le {
+			return int(b[0]) | int(b[1])<<8
+		}
+		return int(b[0])<<8 | int(b[1])
+	}
+	u32 := func(b []byte) int64 {
+		if le {
+			return int64(b[0]) | int64(b[1])<<8 | int64(b[2])<<16 | int64(b[3])<<24
+		}
+		return int64(b[0])<<24 | int64(b[1])<<16 | int64(b[2])<<8 | int64(b[3])
+	}
+	off := u32(t[4:])
+	if off < 8 || off+2 > int64(len(t)) {
+		return
+	}
+	n := int64(u16(t[off:]))
+	for k := int64(0); k < n; k++ {
+		e := off + 2 + 12*k
+		if e+12 > int64(len(t)) {
+			return
+		}
+		if u16(t[e:]) == 0x0112 {
+			if le {
+				t[e+8], t[e+9] = byte(v), byte(v>>8)
+			} else {
+				t[e+8], t[e+9] = byte(v>>8), byte(v)
+			}
+			return
+		}
+	}
+}

@@ -17,7 +17,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/disintegration/imaging"
+	imgops "github.com/disintegration/imaging"
 	"github.com/klauspost/compress/flate"
 )
 
@@ -283,7 +283,7 @@ func pngReference(t testing.TB, src []byte) *image.NRGBA {
 func toNRGBARaw(img image.Image) *image.NRGBA {
 	p, ok := img.(*image.Paletted)
 	if !ok {
-		return imaging.Clone(img) // the high byte of 16-bit samples, as image/png's results are not premultiplied
+		return imgops.Clone(img) // the high byte of 16-bit samples, as image/png's results are not premultiplied
 	}
 	dst := image.NewNRGBA(p.Rect)
 	for i, idx := range p.Pix {

@@ -5,7 +5,7 @@ import (
 	"image/color"
 	"sync"
 
-	"github.com/disintegration/imaging"
+	imgops "github.com/disintegration/imaging"
 )
 
 // maxBoxFactor bounds the box factor per axis, so that the box sums of
@@ -16,7 +16,7 @@ const maxBoxFactor = 250
 // averages kx×ky boxes of source pixels, read straight from the decoder's
 // type (YCbCr, NRGBA, RGBA or Gray), so the Lanczos step starts from between
 // two and three times the target size; libvips resizes the same way (shrink,
-// then reduce). Below a factor of two per axis it is imaging.Resize. The box
+// then reduce). Below a factor of two per axis it is imgops.Resize. The box
 // step uses up to procs goroutines.
 func resize(img image.Image, w, h, procs int) image.Image {
 	b := img.Bounds()
@@ -30,7 +30,7 @@ func resize(img image.Image, w, h, procs int) image.Image {
 	if b := img.Bounds(); b.Dx() == w && b.Dy() == h {
 		return img
 	}
-	return imaging.Resize(img, w, h, imaging.Lanczos)
+	return imgops.Resize(img, w, h, imgops.Lanczos)
 }
 
 // boxShrink averages kx×ky boxes of img into an NRGBA image of

@@ -5,11 +5,11 @@ import (
 	"image/color"
 	"testing"
 
-	"github.com/disintegration/imaging"
+	imgops "github.com/disintegration/imaging"
 )
 
 // TestBoxShrink compares boxShrink on each image type it reads with
-// imaging.Resize(Box) of the same picture, which averages the same boxes.
+// imgops.Resize(Box) of the same picture, which averages the same boxes.
 func TestBoxShrink(t *testing.T) {
 	src := newPhoto(203, 101) // sizes that leave partial boxes
 	for y := range 20 {       // a translucent corner, to weight colours by alpha
@@ -55,9 +55,9 @@ func TestBoxShrink(t *testing.T) {
 				if got.Bounds() != image.Rect(0, 0, ow, oh) {
 					t.Fatalf("bounds = %v, want %dx%d", got.Bounds(), ow, oh)
 				}
-				// Whole boxes only: imaging.Resize spreads partial ones differently.
+				// Whole boxes only: imgops.Resize spreads partial ones differently.
 				fw, fh := b.Dx()/tt.kx*tt.kx, b.Dy()/tt.ky*tt.ky
-				want := imaging.Resize(imaging.Crop(tt.img, image.Rect(b.Min.X, b.Min.Y, b.Min.X+fw, b.Min.Y+fh)), fw/tt.kx, fh/tt.ky, imaging.Box)
+				want := imgops.Resize(imgops.Crop(tt.img, image.Rect(b.Min.X, b.Min.Y, b.Min.X+fw, b.Min.Y+fh)), fw/tt.kx, fh/tt.ky, imgops.Box)
 				for y := range fh / tt.ky {
 					for x := range fw / tt.kx {
 						g, w := got.NRGBAAt(x, y), want.NRGBAAt(x, y)

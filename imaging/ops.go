@@ -1,0 +1,162 @@
+package imaging
+
+import (
+	"image"
+	"image/color"
+	"image/draw"
+	"math"
+
+	imgops "github.com/disintegration/imaging"
+)
+
+// transform applies a plan's pixel operations, in the order Process
+// documents: orient, crop, resize (fit, gravity, padding), rotate, flip,
+// blur, sharpen, grayscale, brightness, contrast, gamma, and flattening
+// onto the background for formats without alpha.
+func (p *Pipeline) transform(img image.Image, pl Plan) image.Image {
+	o := pl.Options
+	if o.AutoOrient {
+		img = orient(img, pl.Info.Orientation)
+	}
+	if !o.Crop.Empty() {
+		r := o.Crop.Add(img.Bounds().Min)
+		img = imgops.Crop(img, r)
+	}
+	if pl.resizeWidth > 0 {
+		b := img.Bounds()
+		if b.Dx() != pl.resizeWidth || b.Dy() != pl.resizeHeight {
+			img = resize(img, pl.resizeWidth, pl.resizeHeight, p.procs)
+		}
+		if o.Fit == FitCover && pl.resizeWidth > 0 && (pl.resizeWidth != o.Width || pl.resizeHeight != o.Height) && o.Width > 0 && o.Height > 0 {
+			img = imgops.CropAnchor(img, o.Width, o.Height, anchor(o.Gravity))
+		}
+		if pl.padWidth > 0 {
+			canvas := imgops.New(pl.padWidth, pl.padHeight, padColor(o, pl.OutFormat))
+			img = imgops.PasteCenter(canvas, img)
+		}
+	}
+	if o.Rotate != 0 {
+		img = rotate(img, o.Rotate, padColor(o, pl.OutFormat))
+	}
+	switch o.Flip {
+	case "h":
+		img = imgops.FlipH(img)
+	case "v":
+		img = imgops.FlipV(img)
+	}
+	if o.Blur > 0 {
+		img = imgops.Blur(img, o.Blur)
+	}
+	if o.Sharpen > 0 {
+		img = imgops.Sharpen(img, o.Sharpen)
+	}
+	if o.Grayscale {
+		img = imgops.Grayscale(img)
+	}
+	if o.Brightness != 0 {
+		img = imgops.AdjustBrightness(img, o.Brightness)
+	}
+	if o.Contrast != 0 {
+		img = imgops.AdjustContrast(img, o.Contrast)
+	}
+	if o.Gamma != 1 && o.Gamma > 0 {
+		img = imgops.AdjustGamma(img, o.Gamma)
+	}
+	if !pl.OutFormat.HasAlpha() && !isOpaque(img) {
+		img = flatten(img, o)
+	}
+	return img
+}
+
+// padColor is the colour of padding and of corners uncovered by rotation:
+// the background option, else transparent where the output format has alpha
+// and white where it has not.
+func padColor(o Options, f Format) color.Color {
+	if o.HasBackground {
+		return o.Background
+	}
+	if f.HasAlpha() {
+		return color.NRGBA{}
+	}
+	return color.White
+}
+
+func anchor(g Gravity) imgops.Anchor {
+	switch g {
+	case GravityNorth:
+		return imgops.Top
+	case GravitySouth:
+		return imgops.Bottom
+	case GravityEast:
+		return imgops.Right
+	case GravityWest:
+		return imgops.Left
+	case GravityNorthEast:
+		return imgops.TopRight
+	case GravityNorthWest:
+		return imgops.TopLeft
+	case GravitySouthEast:
+		return imgops.BottomRight
+	case GravitySouthWest:
+		return imgops.BottomLeft
+	}
+	return imgops.Center
+}
+
+// orient applies an EXIF orientation so the image displays upright.
+func orient(img image.Image, o int) image.Image {
+	switch o {
+	case 2:
+		return imgops.FlipH(img)
+	case 3:
+		return imgops.Rotate180(img)
+	case 4:
+		return imgops.FlipV(img)
+	case 5:
+		return imgops.Transpose(img)
+	case 6:
+		return imgops.Rotate270(img)
+	case 7:
+		return imgops.Transverse(img)
+	case 8:
+		return imgops.Rotate90(img)
+	}
+	return img
+}
+
+// rotate turns img clockwise by deg degrees; imaging rotates counter-clockwise.
+func rotate(img image.Image, deg float64, bg color.Color) image.Image {
+	switch math.Mod(deg+720, 360) {
+	case 0:
+		return img
+	case 90:
+		return imgops.Rotate270(img)
+	case 180:
+		return imgops.Rotate180(img)
+	case 270:
+		return imgops.Rotate90(img)
+	}
+	return imgops.Rotate(img, -deg, bg)
+}
+
+func isOpaque(img image.Image) bool {
+	if o, ok := img.(interface{ Opaque() bool }); ok {
+		return o.Opaque()
+	}
+	return false
+}
+
+// flatten composes img over the background colour (white by default), for
+// output formats without alpha.
+func flatten(img image.Image, o Options) image.Image {
+	bg := color.NRGBA{255, 255, 255, 255}
+	if o.HasBackground {
+		bg = o.Background
+		bg.A = 255
+	}
+	b := img.Bounds()
+	dst := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(dst, dst.Bounds(), &image.Uniform{bg}, image.Point{}, draw.Src)
+	draw.Draw(dst, dst.Bounds(), img, b.Min, draw.Over)
+	return dst
+}
