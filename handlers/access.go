@@ -136,11 +136,11 @@ func unauthorized(c echo.Context, header string) error {
 	switch {
 	case bearer || h.Get(header) != "":
 		challenge += `, error="invalid_token"`
-		e = imaging.Errorf(imaging.CodeUnauthorized, "the API key is not valid")
+		e = imaging.Errorf(CodeUnauthorized, "the API key is not valid")
 	case auth != "":
-		e = imaging.Errorf(imaging.CodeUnauthorized, "the Authorization header does not have the form \"Bearer <key>\", and there is no %s header", header)
+		e = imaging.Errorf(CodeUnauthorized, "the Authorization header does not have the form \"Bearer <key>\", and there is no %s header", header)
 	default:
-		e = imaging.Errorf(imaging.CodeUnauthorized, "this route needs an API key, and the request carries none")
+		e = imaging.Errorf(CodeUnauthorized, "this route needs an API key, and the request carries none")
 	}
 	c.Response().Header().Set(echo.HeaderWWWAuthenticate, challenge)
 	return e.WithHint(`send the key as a bearer token: curl -H 'Authorization: Bearer $KEY' ...; Python: requests.post(url, headers={"Authorization": f"Bearer {key}"}); or in the %s header. The operator of the service issues keys`, header)

@@ -164,7 +164,7 @@ func TestAPIKeyWithConfig(t *testing.T) {
 				return
 			}
 			p := problemOf(t, rec)
-			if p.Code != string(imaging.CodeUnauthorized) || p.Status != 401 || p.Type != "/v1/errors/unauthorized" || p.Title != Title(imaging.CodeUnauthorized) {
+			if p.Code != string(CodeUnauthorized) || p.Status != 401 || p.Type != "/v1/errors/unauthorized" || p.Title != Title(CodeUnauthorized) {
 				t.Errorf("problem = %+v, want code unauthorized, status 401", p)
 			}
 			if !strings.Contains(p.Detail, tt.detail) {

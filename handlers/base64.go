@@ -56,7 +56,7 @@ func (f *base64Field) UnmarshalJSON(lit []byte) error {
 
 func (f *base64Field) decode(lit []byte) error {
 	if len(lit) < 2 || lit[0] != '"' {
-		return imaging.Errorf(imaging.CodeInvalidFieldType, "\"image_b64\" must be a string, got %s", jsonKind(lit)).WithField("image_b64").
+		return imaging.Errorf(CodeInvalidFieldType, "\"image_b64\" must be a string, got %s", jsonKind(lit)).WithField("image_b64").
 			WithHint(`send the base64 text as a JSON string; in Python base64.b64encode(data).decode() (decode() turns bytes into str)`)
 	}
 	data, ok, err := decodeBase64Literal(lit[1:len(lit)-1], f.hold)
@@ -82,7 +82,7 @@ func (f *base64Field) decode(lit []byte) error {
 		return err
 	}
 	if strings.TrimSpace(s) == "" {
-		return imaging.Errorf(imaging.CodeEmptyBody, "\"image_b64\" is empty").WithField("image_b64").
+		return imaging.Errorf(CodeEmptyBody, "\"image_b64\" is empty").WithField("image_b64").
 			WithHint("put the base64 of the image's bytes in image_b64; check that the file was read")
 	}
 	img, err := decodeBase64(s)
@@ -213,11 +213,11 @@ func decodeBase64(s string) ([]byte, error) {
 	if len(s) > 5 && strings.EqualFold(s[:5], "data:") {
 		comma := strings.IndexByte(s, ',')
 		if comma < 0 || comma > 256 {
-			return nil, imaging.Errorf(imaging.CodeInvalidBase64, "image_b64 starts with \"data:\" but has no comma ending the data URI header").WithField(field).
+			return nil, imaging.Errorf(CodeInvalidBase64, "image_b64 starts with \"data:\" but has no comma ending the data URI header").WithField(field).
 				WithHint("use data:image/jpeg;base64,<base64>, or the bare base64")
 		}
 		if !strings.HasSuffix(strings.ToLower(s[:comma]), ";base64") {
-			return nil, imaging.Errorf(imaging.CodeInvalidBase64, "the data URI %q is not base64-encoded", truncate(s[:comma], 60)).WithField(field).
+			return nil, imaging.Errorf(CodeInvalidBase64, "the data URI %q is not base64-encoded", truncate(s[:comma], 60)).WithField(field).
 				WithHint("use data:image/jpeg;base64,<base64>, or the bare base64")
 		}
 		start = comma + 1
@@ -279,6 +279,6 @@ func describeByte(s string, i int) string {
 }
 
 func badBase64(detail string) *imaging.Error {
-	return imaging.Errorf(imaging.CodeInvalidBase64, "%s", detail).WithField("image_b64").
+	return imaging.Errorf(CodeInvalidBase64, "%s", detail).WithField("image_b64").
 		WithHint("encode the raw file bytes: in Python base64.b64encode(open(path, \"rb\").read()).decode(); in a shell base64 -w0 photo.jpg")
 }

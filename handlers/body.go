@@ -44,7 +44,7 @@ func (b *bodyBudget) acquire(ctx context.Context, n int64) error {
 		return nil
 	}
 	if n > b.limit {
-		return imaging.Errorf(imaging.CodeBodyTooLarge, "this request needs %s of body memory; the service holds at most %s of request bodies at once (-max-body-memory)",
+		return imaging.Errorf(CodeBodyTooLarge, "this request needs %s of body memory; the service holds at most %s of request bodies at once (-max-body-memory)",
 			humanBytes(n), humanBytes(b.limit)).
 			WithHint("send a smaller image, or ask the operator to raise -max-body-memory (it should be at least twice -max-body-bytes)")
 	}
@@ -276,7 +276,7 @@ func (s *Server) readBody(c echo.Context, h *bodyHold) ([]byte, error) {
 
 func (s *Server) bodyTooLarge(got int64) *imaging.Error {
 	lim := s.cfg.MaxBodyBytes
-	e := imaging.Errorf(imaging.CodeBodyTooLarge, "the body is larger than the limit of %d bytes (%s)", lim, humanBytes(lim))
+	e := imaging.Errorf(CodeBodyTooLarge, "the body is larger than the limit of %d bytes (%s)", lim, humanBytes(lim))
 	if got > 0 {
 		e.Detail = fmt.Sprintf("the body is %d bytes (%s); the limit is %d bytes (%s)", got, humanBytes(got), lim, humanBytes(lim))
 	}

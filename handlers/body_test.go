@@ -128,7 +128,7 @@ func TestBodyBudget_acquire(t *testing.T) {
 	if err := b.acquire(ctx, 40); err != nil {
 		t.Errorf("acquire(40) after a release: %v, want nil", err)
 	}
-	if err := b.acquire(ctx, 101); imaging.ErrorCode(err) != imaging.CodeBodyTooLarge {
+	if err := b.acquire(ctx, 101); imaging.ErrorCode(err) != CodeBodyTooLarge {
 		t.Errorf("acquire over the whole limit = %v, want body_too_large at once", err)
 	}
 	cctx, cancel := context.WithCancel(ctx)
@@ -307,12 +307,12 @@ func TestParseJSON_base64Errors(t *testing.T) {
 		want     string
 	}{
 		// "/9j/" starts every JPEG's base64: a broken one is bad base64, not a path.
-		{"broken JPEG base64", "/9j/4AAQ$$$$AAAA", imaging.CodeInvalidBase64, "offset 8"},
-		{"broken PNG base64", "iVBORw0KGgo!AAAA", imaging.CodeInvalidBase64, "offset 11"},
-		{"a path", "/home/me/photo.jpg", imaging.CodeBodyIsPath, "/home/me/photo.jpg"},
-		{"a path without extension", "/home/me/photo", imaging.CodeBodyIsPath, "/home/me/photo"},
-		{"empty", "", imaging.CodeEmptyBody, "empty"},
-		{"escaped quote", `abcd\"efg`, imaging.CodeInvalidBase64, `'"'`},
+		{"broken JPEG base64", "/9j/4AAQ$$$$AAAA", CodeInvalidBase64, "offset 8"},
+		{"broken PNG base64", "iVBORw0KGgo!AAAA", CodeInvalidBase64, "offset 11"},
+		{"a path", "/home/me/photo.jpg", CodeBodyIsPath, "/home/me/photo.jpg"},
+		{"a path without extension", "/home/me/photo", CodeBodyIsPath, "/home/me/photo"},
+		{"empty", "", CodeEmptyBody, "empty"},
+		{"escaped quote", `abcd\"efg`, CodeInvalidBase64, `'"'`},
 		{"unicode escape", `\u0041BCD`, imaging.CodeUnsupportedImageFormat, ""},
 	}
 	for _, tt := range tests {
@@ -353,7 +353,7 @@ func TestParseJSON_duplicateImage(t *testing.T) {
 		t.Errorf("charged %d bytes, want the last image's %d", h.live, cap(in.image))
 	}
 	_, err = parseJSON([]byte(`{"image_b64":"`+b64+`","image_b64":"ab$d"}`), h)
-	if imaging.ErrorCode(err) != imaging.CodeInvalidBase64 {
+	if imaging.ErrorCode(err) != CodeInvalidBase64 {
 		t.Errorf("good then bad: %v, want invalid_base64", err)
 	}
 }

@@ -19,24 +19,24 @@ import (
 // Status is the HTTP status of an error code: the one table of the service.
 func Status(code imaging.Code) int {
 	switch code {
-	case imaging.CodeMissingContentType, imaging.CodeEmptyBody, imaging.CodeBodyIsPath, imaging.CodeBodyIsURL,
-		imaging.CodeContentTypeMismatch, imaging.CodeCorruptImage, imaging.CodeInvalidJSON, imaging.CodeUnknownField,
-		imaging.CodeMissingField, imaging.CodeInvalidFieldType, imaging.CodeInvalidBase64, imaging.CodeInvalidMetadata,
-		imaging.CodeMalformedMultipart, imaging.CodeMissingFilePart, imaging.CodeInvalidOption, imaging.CodeUnknownOption:
+	case CodeMissingContentType, CodeEmptyBody, CodeBodyIsPath, CodeBodyIsURL,
+		CodeContentTypeMismatch, imaging.CodeCorruptImage, CodeInvalidJSON, CodeUnknownField,
+		CodeMissingField, CodeInvalidFieldType, CodeInvalidBase64, CodeInvalidMetadata,
+		CodeMalformedMultipart, CodeMissingFilePart, imaging.CodeInvalidOption, imaging.CodeUnknownOption:
 		return http.StatusBadRequest
-	case imaging.CodeUnsupportedContentType, imaging.CodeUnsupportedImageFormat:
+	case CodeUnsupportedContentType, imaging.CodeUnsupportedImageFormat:
 		return http.StatusUnsupportedMediaType
-	case imaging.CodeBodyTooLarge:
+	case CodeBodyTooLarge:
 		return http.StatusRequestEntityTooLarge
 	case imaging.CodeImageTooLarge, imaging.CodeOutputTooLarge:
 		return http.StatusUnprocessableEntity
-	case imaging.CodeNotAcceptable:
+	case CodeNotAcceptable:
 		return http.StatusNotAcceptable
-	case imaging.CodeMethodNotAllowed:
+	case CodeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
-	case imaging.CodeNotFound:
+	case CodeNotFound:
 		return http.StatusNotFound
-	case imaging.CodeUnauthorized:
+	case CodeUnauthorized:
 		return http.StatusUnauthorized
 	case imaging.CodeRequestTimeout:
 		return http.StatusRequestTimeout
@@ -49,14 +49,14 @@ func Status(code imaging.Code) int {
 // Codes lists every error code the service answers with, in catalogue order.
 func Codes() []imaging.Code {
 	return []imaging.Code{
-		imaging.CodeMissingContentType, imaging.CodeUnsupportedContentType, imaging.CodeEmptyBody,
-		imaging.CodeBodyIsPath, imaging.CodeBodyIsURL, imaging.CodeContentTypeMismatch,
-		imaging.CodeUnsupportedImageFormat, imaging.CodeCorruptImage, imaging.CodeInvalidJSON,
-		imaging.CodeUnknownField, imaging.CodeMissingField, imaging.CodeInvalidFieldType,
-		imaging.CodeInvalidBase64, imaging.CodeInvalidMetadata, imaging.CodeMalformedMultipart,
-		imaging.CodeMissingFilePart, imaging.CodeInvalidOption, imaging.CodeUnknownOption,
-		imaging.CodeBodyTooLarge, imaging.CodeImageTooLarge, imaging.CodeOutputTooLarge,
-		imaging.CodeNotAcceptable, imaging.CodeMethodNotAllowed, imaging.CodeNotFound, imaging.CodeUnauthorized,
+		CodeMissingContentType, CodeUnsupportedContentType, CodeEmptyBody,
+		CodeBodyIsPath, CodeBodyIsURL, CodeContentTypeMismatch,
+		imaging.CodeUnsupportedImageFormat, imaging.CodeCorruptImage, CodeInvalidJSON,
+		CodeUnknownField, CodeMissingField, CodeInvalidFieldType,
+		CodeInvalidBase64, CodeInvalidMetadata, CodeMalformedMultipart,
+		CodeMissingFilePart, imaging.CodeInvalidOption, imaging.CodeUnknownOption,
+		CodeBodyTooLarge, imaging.CodeImageTooLarge, imaging.CodeOutputTooLarge,
+		CodeNotAcceptable, CodeMethodNotAllowed, CodeNotFound, CodeUnauthorized,
 		imaging.CodeRequestTimeout, imaging.CodeOverloaded, imaging.CodeProcessingTimeout, imaging.CodeInternal,
 	}
 }
@@ -64,55 +64,55 @@ func Codes() []imaging.Code {
 // Title is the short, fixed summary of an error code.
 func Title(code imaging.Code) string {
 	switch code {
-	case imaging.CodeMissingContentType:
+	case CodeMissingContentType:
 		return "Missing Content-Type"
-	case imaging.CodeUnsupportedContentType:
+	case CodeUnsupportedContentType:
 		return "Unsupported Content-Type"
-	case imaging.CodeEmptyBody:
+	case CodeEmptyBody:
 		return "Empty body"
-	case imaging.CodeBodyIsPath:
+	case CodeBodyIsPath:
 		return "Body is a file path, not image bytes"
-	case imaging.CodeBodyIsURL:
+	case CodeBodyIsURL:
 		return "Body is a URL, not image bytes"
-	case imaging.CodeContentTypeMismatch:
+	case CodeContentTypeMismatch:
 		return "Content-Type does not match the bytes"
 	case imaging.CodeUnsupportedImageFormat:
 		return "Unsupported image format"
 	case imaging.CodeCorruptImage:
 		return "Corrupt or truncated image"
-	case imaging.CodeInvalidJSON:
+	case CodeInvalidJSON:
 		return "Invalid JSON"
-	case imaging.CodeUnknownField:
+	case CodeUnknownField:
 		return "Unknown JSON field"
-	case imaging.CodeMissingField:
+	case CodeMissingField:
 		return "Missing JSON field"
-	case imaging.CodeInvalidFieldType:
+	case CodeInvalidFieldType:
 		return "JSON field has the wrong type"
-	case imaging.CodeInvalidBase64:
+	case CodeInvalidBase64:
 		return "Invalid base64"
-	case imaging.CodeInvalidMetadata:
+	case CodeInvalidMetadata:
 		return "Invalid metadata"
-	case imaging.CodeMalformedMultipart:
+	case CodeMalformedMultipart:
 		return "Malformed multipart body"
-	case imaging.CodeMissingFilePart:
+	case CodeMissingFilePart:
 		return "No image part in the multipart body"
 	case imaging.CodeInvalidOption:
 		return "Invalid option value"
 	case imaging.CodeUnknownOption:
 		return "Unknown option"
-	case imaging.CodeBodyTooLarge:
+	case CodeBodyTooLarge:
 		return "Body too large"
 	case imaging.CodeImageTooLarge:
 		return "Image too large"
 	case imaging.CodeOutputTooLarge:
 		return "Output too large"
-	case imaging.CodeNotAcceptable:
+	case CodeNotAcceptable:
 		return "Not acceptable"
-	case imaging.CodeMethodNotAllowed:
+	case CodeMethodNotAllowed:
 		return "Method not allowed"
-	case imaging.CodeNotFound:
+	case CodeNotFound:
 		return "Not found"
-	case imaging.CodeUnauthorized:
+	case CodeUnauthorized:
 		return "Missing or invalid API key"
 	case imaging.CodeRequestTimeout:
 		return "Request timeout"
@@ -180,6 +180,22 @@ func (s *Server) toError(c echo.Context, err error) *imaging.Error {
 	return (&imaging.Error{Code: imaging.CodeInternal, Detail: "an unexpected error occurred"}).Wrap(err)
 }
 
+// withClientHints completes a domain error's hint with what only this
+// layer knows: the flag an operator raises for the limit that refused the
+// request, and how the clients people use send a whole file. It returns a
+// copy; the error itself is not changed.
+func withClientHints(ie *imaging.Error) *imaging.Error {
+	e := *ie
+	if e.Limit != "" {
+		flag := "-" + strings.ReplaceAll(string(e.Limit), "_", "-")
+		e.Hint = strings.TrimSuffix(e.Hint, ".") + ", or ask the operator to raise " + flag
+	}
+	if e.Code == imaging.CodeCorruptImage {
+		e.Hint += `; with curl use --data-binary @file (not -d), in Python open the file with open(path, "rb")`
+	}
+	return &e
+}
+
 // echoError maps an error Echo or one of its middlewares raised to the code
 // its status has in the table. A status no code fits is an internal error,
 // logged with Echo's message: a middleware raised something the table does
@@ -192,10 +208,10 @@ func (s *Server) echoError(c echo.Context, he *echo.HTTPError, err error) *imagi
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(he.Internal, &se):
-			return imaging.Errorf(imaging.CodeInvalidJSON, "JSON syntax error at byte offset %d: %s", max(se.Offset-1, 0), strings.TrimPrefix(se.Error(), "json: ")).
+			return imaging.Errorf(CodeInvalidJSON, "JSON syntax error at byte offset %d: %s", max(se.Offset-1, 0), strings.TrimPrefix(se.Error(), "json: ")).
 				WithHint(`check the JSON near that position; in Python let requests encode it: requests.post(url, json={...})`)
 		case errors.As(he.Internal, &te):
-			return imaging.Errorf(imaging.CodeInvalidFieldType, "the JSON field %q is a %s, want %s", truncate(te.Field, 60), te.Value, te.Type).
+			return imaging.Errorf(CodeInvalidFieldType, "the JSON field %q is a %s, want %s", truncate(te.Field, 60), te.Value, te.Type).
 				WithField(te.Field).WithHint("send the value with the type GET /v1/openapi.json gives it")
 		case he.Internal != nil:
 			// Echo's binder: a query, path or form value that does not fit its field.
@@ -206,20 +222,20 @@ func (s *Server) echoError(c echo.Context, he *echo.HTTPError, err error) *imagi
 		if c.Response().Header().Get(echo.HeaderWWWAuthenticate) == "" {
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="`+authRealm+`"`)
 		}
-		return imaging.Errorf(imaging.CodeUnauthorized, "the request is not authorized%s", echoReason(he)).
+		return imaging.Errorf(CodeUnauthorized, "the request is not authorized%s", echoReason(he)).
 			WithHint("send the key as a bearer token: curl -H 'Authorization: Bearer $KEY' ...; Python: requests.post(url, headers={\"Authorization\": f\"Bearer {key}\"}). The operator of the service issues keys")
 	case http.StatusNotFound:
-		return imaging.Errorf(imaging.CodeNotFound, "no route for %s %s", req.Method, truncPath(req.URL.Path)).
+		return imaging.Errorf(CodeNotFound, "no route for %s %s", req.Method, truncPath(req.URL.Path)).
 			WithHint("the routes are POST /v1/process, POST /v1/info, GET /v1/openapi.json, GET /v1/errors/{code}, GET /healthz, GET /readyz")
 	case http.StatusMethodNotAllowed:
 		allow := c.Response().Header().Get(echo.HeaderAllow)
-		e := imaging.Errorf(imaging.CodeMethodNotAllowed, "%s is not allowed on %s; allowed: %s", req.Method, truncPath(req.URL.Path), allow)
+		e := imaging.Errorf(CodeMethodNotAllowed, "%s is not allowed on %s; allowed: %s", req.Method, truncPath(req.URL.Path), allow)
 		if strings.Contains(allow, http.MethodPost) {
 			return e.WithHint("send the image with POST: curl --data-binary @photo.jpg -H 'Content-Type: image/jpeg' ...")
 		}
 		return e.WithHint("use GET: curl %s", truncPath(req.URL.Path))
 	case http.StatusNotAcceptable:
-		return imaging.Errorf(imaging.CodeNotAcceptable, "Accept %q allows nothing this route produces%s", truncate(req.Header.Get(echo.HeaderAccept), 120), echoReason(he)).
+		return imaging.Errorf(CodeNotAcceptable, "Accept %q allows nothing this route produces%s", truncate(req.Header.Get(echo.HeaderAccept), 120), echoReason(he)).
 			WithHint("accept image/* or application/json, or leave Accept out")
 	case http.StatusRequestTimeout:
 		return imaging.Errorf(imaging.CodeRequestTimeout, "the request was not received in time%s", echoReason(he)).
@@ -227,7 +243,7 @@ func (s *Server) echoError(c echo.Context, he *echo.HTTPError, err error) *imagi
 	case http.StatusRequestEntityTooLarge:
 		return s.bodyTooLarge(-1)
 	case http.StatusUnsupportedMediaType:
-		return imaging.Errorf(imaging.CodeUnsupportedContentType, "Content-Type %q is not accepted%s", truncate(req.Header.Get(echo.HeaderContentType), 80), echoReason(he)).
+		return imaging.Errorf(CodeUnsupportedContentType, "Content-Type %q is not accepted%s", truncate(req.Header.Get(echo.HeaderContentType), 80), echoReason(he)).
 			WithHint("send image/jpeg, image/png, image/gif, image/webp, image/bmp, image/tiff, application/octet-stream, multipart/form-data or application/json")
 	case http.StatusTooManyRequests:
 		return imaging.Errorf(imaging.CodeOverloaded, "too many requests%s", echoReason(he)).
@@ -265,7 +281,7 @@ func (s *Server) HTTPErrorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return // already answered (the request logger hands errors over first)
 	}
-	ie := s.toError(c, err)
+	ie := withClientHints(s.toError(c, err))
 	status := Status(ie.Code)
 	c.Set(errorContextKey, string(ie.Code))
 	rid := c.Response().Header().Get(echo.HeaderXRequestID)
@@ -333,6 +349,6 @@ func (s *Server) handleErrorType(c echo.Context) error {
 			})
 		}
 	}
-	return imaging.Errorf(imaging.CodeNotFound, "there is no error code %q", truncPath(string(code))).
+	return imaging.Errorf(CodeNotFound, "there is no error code %q", truncPath(string(code))).
 		WithHint("see GET /v1/openapi.json or docs/errors.md for the list of codes")
 }

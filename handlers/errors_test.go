@@ -60,28 +60,28 @@ func TestServer_HTTPErrorHandler_echoErrors(t *testing.T) {
 		wantHeader map[string]string
 		wantDetail string
 	}{
-		{"404", echo.ErrNotFound, nil, 404, imaging.CodeNotFound, "", nil, "no route"},
-		{"405 with Allow", echo.ErrMethodNotAllowed, http.Header{"Allow": {"OPTIONS, POST"}}, 405, imaging.CodeMethodNotAllowed, "",
+		{"404", echo.ErrNotFound, nil, 404, CodeNotFound, "", nil, "no route"},
+		{"405 with Allow", echo.ErrMethodNotAllowed, http.Header{"Allow": {"OPTIONS, POST"}}, 405, CodeMethodNotAllowed, "",
 			map[string]string{"Allow": "OPTIONS, POST"}, "allowed: OPTIONS, POST"},
-		{"406", echo.ErrNotAcceptable, nil, 406, imaging.CodeNotAcceptable, "", nil, `Accept "text/html"`},
+		{"406", echo.ErrNotAcceptable, nil, 406, CodeNotAcceptable, "", nil, `Accept "text/html"`},
 		{"408", echo.ErrRequestTimeout, nil, 408, imaging.CodeRequestTimeout, "", nil, "in time"},
-		{"413 (BodyLimit)", echo.ErrStatusRequestEntityTooLarge, nil, 413, imaging.CodeBodyTooLarge, "", nil, "limit"},
-		{"415 (Bind)", echoBindError(t, "/v1/process", "text/csv", "a,b"), nil, 415, imaging.CodeUnsupportedContentType, "", nil, "text/csv"},
-		{"401", echo.ErrUnauthorized, nil, 401, imaging.CodeUnauthorized, "",
+		{"413 (BodyLimit)", echo.ErrStatusRequestEntityTooLarge, nil, 413, CodeBodyTooLarge, "", nil, "limit"},
+		{"415 (Bind)", echoBindError(t, "/v1/process", "text/csv", "a,b"), nil, 415, CodeUnsupportedContentType, "", nil, "text/csv"},
+		{"401", echo.ErrUnauthorized, nil, 401, CodeUnauthorized, "",
 			map[string]string{"WWW-Authenticate": `Bearer realm="imgsvc"`}, ""},
-		{"401 with its own challenge (BasicAuth)", echo.ErrUnauthorized, http.Header{"Www-Authenticate": {`basic realm="x"`}}, 401, imaging.CodeUnauthorized, "",
+		{"401 with its own challenge (BasicAuth)", echo.ErrUnauthorized, http.Header{"Www-Authenticate": {`basic realm="x"`}}, 401, CodeUnauthorized, "",
 			map[string]string{"WWW-Authenticate": `basic realm="x"`}, ""},
 		{"400 from a value binder", bindingErr, nil, 400, imaging.CodeInvalidOption, "width", nil, `"abc"`},
 		{"400 from binding query parameters", echoBindError(t, "/v1/process?width=abc", "", ""), nil, 400, imaging.CodeInvalidOption, "", nil, "abc"},
-		{"400 from a JSON syntax error", echoBindError(t, "/v1/process", "application/json", `{"width": 3,}`), nil, 400, imaging.CodeInvalidJSON, "", nil, "offset"},
-		{"400 from a JSON type error", echoBindError(t, "/v1/process", "application/json", `{"width": "x"}`), nil, 400, imaging.CodeInvalidFieldType, "width", nil, "width"},
+		{"400 from a JSON syntax error", echoBindError(t, "/v1/process", "application/json", `{"width": 3,}`), nil, 400, CodeInvalidJSON, "", nil, "offset"},
+		{"400 from a JSON type error", echoBindError(t, "/v1/process", "application/json", `{"width": "x"}`), nil, 400, CodeInvalidFieldType, "width", nil, "width"},
 		{"429 (RateLimiter)", echo.ErrTooManyRequests, nil, 503, imaging.CodeOverloaded, "", map[string]string{"Retry-After": "1"}, "too many requests"},
 		{"503", echo.ErrServiceUnavailable, nil, 503, imaging.CodeOverloaded, "", map[string]string{"Retry-After": "1"}, ""},
 		{"403 has no row", echo.NewHTTPError(http.StatusForbidden, "invalid csrf token"), nil, 500, imaging.CodeInternal, "", nil, ""},
 		{"bare 400 has no row", echo.ErrBadRequest, nil, 500, imaging.CodeInternal, "", nil, ""},
 		{"409 has no row", echo.ErrConflict, nil, 500, imaging.CodeInternal, "", nil, ""},
 		{"502", echo.ErrBadGateway, nil, 500, imaging.CodeInternal, "", nil, ""},
-		{"wrapped 404", errors.Join(errors.New("context"), echo.ErrNotFound), nil, 404, imaging.CodeNotFound, "", nil, ""},
+		{"wrapped 404", errors.Join(errors.New("context"), echo.ErrNotFound), nil, 404, CodeNotFound, "", nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,5 +124,21 @@ func TestServer_HTTPErrorHandler_echoErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWithClientHints: the domain names the limit, this layer names the flag
+// and the client's way of sending a whole file, on a copy of the error.
+func TestWithClientHints(t *testing.T) {
+	lim := imaging.Errorf(imaging.CodeImageTooLarge, "too large").WithHint("downscale it").WithLimit(imaging.LimitInputPixels)
+	if got := withClientHints(lim).Hint; got != "downscale it, or ask the operator to raise -max-input-pixels" {
+		t.Errorf("hint = %q", got)
+	}
+	if lim.Hint != "downscale it" {
+		t.Errorf("the domain error was changed: %q", lim.Hint)
+	}
+	bad := imaging.Errorf(imaging.CodeCorruptImage, "broken").WithHint("check the file")
+	if got := withClientHints(bad).Hint; !strings.Contains(got, "--data-binary") || !strings.HasPrefix(got, "check the file") {
+		t.Errorf("corrupt hint = %q", got)
 	}
 }

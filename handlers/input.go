@@ -57,7 +57,7 @@ func (in *input) fieldName(name string) string {
 func (s *Server) readInput(c echo.Context) (*input, error) {
 	req := c.Request()
 	if enc := strings.TrimSpace(req.Header.Get(echo.HeaderContentEncoding)); enc != "" && !strings.EqualFold(enc, "identity") {
-		return nil, imaging.Errorf(imaging.CodeUnsupportedContentType, "Content-Encoding %q is not accepted", truncate(enc, 40)).
+		return nil, imaging.Errorf(CodeUnsupportedContentType, "Content-Encoding %q is not accepted", truncate(enc, 40)).
 			WithHint("send the body uncompressed: images are already compressed, and compressed bodies could hide decompression bombs")
 	}
 	hold := &bodyHold{budget: s.bodies, ctx: req.Context()}
@@ -81,7 +81,7 @@ func (s *Server) parseInput(c echo.Context, hold *bodyHold) (*input, error) {
 	mt, params, ctErr := mime.ParseMediaType(ct)
 	mt = strings.ToLower(mt)
 	if len(body) == 0 {
-		return nil, imaging.Errorf(imaging.CodeEmptyBody, "the request body is empty").
+		return nil, imaging.Errorf(CodeEmptyBody, "the request body is empty").
 			WithHint("send the image: curl --data-binary @photo.jpg -H 'Content-Type: image/jpeg' URL, or -F image=@photo.jpg; in Python requests.post(url, files={\"image\": open(path, \"rb\")})")
 	}
 	if !strings.HasPrefix(mt, "multipart/") && imaging.Sniff(body) == "" {
@@ -93,7 +93,7 @@ func (s *Server) parseInput(c echo.Context, hold *bodyHold) (*input, error) {
 		return nil, missingContentType(body)
 	}
 	if ctErr != nil {
-		return nil, imaging.Errorf(imaging.CodeUnsupportedContentType, "the Content-Type %q cannot be parsed: %v", truncate(ct, 80), ctErr).
+		return nil, imaging.Errorf(CodeUnsupportedContentType, "the Content-Type %q cannot be parsed: %v", truncate(ct, 80), ctErr).
 			WithHint("send e.g. Content-Type: image/jpeg, application/json or multipart/form-data; boundary=...")
 	}
 	var in *input
@@ -107,10 +107,10 @@ func (s *Server) parseInput(c echo.Context, hold *bodyHold) (*input, error) {
 	case strings.HasPrefix(mt, "image/"):
 		in, err = rawInput(body, mt)
 	case mt == "application/x-www-form-urlencoded":
-		return nil, imaging.Errorf(imaging.CodeUnsupportedContentType, "Content-Type application/x-www-form-urlencoded is not an image form; this is what `curl -d @file` sends, and curl strips newlines from the file").
+		return nil, imaging.Errorf(CodeUnsupportedContentType, "Content-Type application/x-www-form-urlencoded is not an image form; this is what `curl -d @file` sends, and curl strips newlines from the file").
 			WithHint("with curl use --data-binary @photo.jpg -H 'Content-Type: image/jpeg', or -F image=@photo.jpg; in Python requests.post(url, files={\"image\": open(path, \"rb\")})")
 	default:
-		e := imaging.Errorf(imaging.CodeUnsupportedContentType, "Content-Type %q is not accepted", truncate(mt, 80)).
+		e := imaging.Errorf(CodeUnsupportedContentType, "Content-Type %q is not accepted", truncate(mt, 80)).
 			WithHint("send image/jpeg, image/png, image/gif, image/webp, image/bmp, image/tiff, application/octet-stream, multipart/form-data or application/json")
 		if f := imaging.Sniff(body); f != "" {
 			e.Detail += fmt.Sprintf(" (the body is a %s image)", strings.ToUpper(string(f)))
@@ -140,7 +140,7 @@ func pathError(b []byte, field string) *imaging.Error {
 	}
 	switch kind {
 	case imaging.IsPath:
-		e := imaging.Errorf(imaging.CodeBodyIsPath, "%s is the text %q, a file path, not the image's bytes", where, truncate(text, 200)).WithField(field)
+		e := imaging.Errorf(CodeBodyIsPath, "%s is the text %q, a file path, not the image's bytes", where, truncate(text, 200)).WithField(field)
 		switch field {
 		case "image", "file":
 			e.Hint = fmt.Sprintf("with curl put @ before the path: -F %s=@%s; in Python pass the open file: files={\"image\": open(%q, \"rb\")}", field, strings.TrimPrefix(text, "@"), text)
@@ -151,14 +151,32 @@ func pathError(b []byte, field string) *imaging.Error {
 		}
 		return e
 	case imaging.IsURL:
-		return imaging.Errorf(imaging.CodeBodyIsURL, "%s is the URL %q, not the image's bytes; imgsvc does not fetch URLs", where, truncate(text, 200)).WithField(field).
+		return imaging.Errorf(CodeBodyIsURL, "%s is the URL %q, not the image's bytes; imgsvc does not fetch URLs", where, truncate(text, 200)).WithField(field).
 			WithHint("download the image first and send its bytes: curl -s URL | curl --data-binary @- -H 'Content-Type: image/jpeg' ...")
 	}
 	return nil
 }
 
+// unsupportedFormat is imaging's unsupported_image_format with a hint for
+// what the bytes look like: a HEIC from a phone, base64 or a data: URI sent
+// raw, a saved web page, JSON without its Content-Type.
+func unsupportedFormat(b []byte) *imaging.Error {
+	e := imaging.UnsupportedFormatError(b)
+	switch what := imaging.Describe(b); {
+	case strings.HasPrefix(what, "a HEIC"):
+		e.Hint = "this HEIC is not supported: convert it first (e.g. on an iPhone set Camera > Formats > Most Compatible, or `heif-convert in.heic out.jpg`), then send the JPEG"
+	case strings.HasPrefix(what, "base64"), strings.HasPrefix(what, "a data: URI"):
+		e.Hint = `send the decoded bytes, or send JSON {"image_b64": "..."} with Content-Type: application/json`
+	case strings.HasPrefix(what, "an HTML"):
+		e.Hint = "you probably saved an error page or a web page instead of the image; download the image itself and send its bytes"
+	case what == "JSON text":
+		e.Hint = `to send JSON, set Content-Type: application/json and put the image in "image_b64"`
+	}
+	return e
+}
+
 func missingContentType(body []byte) *imaging.Error {
-	e := imaging.Errorf(imaging.CodeMissingContentType, "the request has no Content-Type header").
+	e := imaging.Errorf(CodeMissingContentType, "the request has no Content-Type header").
 		WithHint("set Content-Type: image/jpeg (or png, gif, webp, bmp, tiff, application/octet-stream); curl: -H 'Content-Type: image/jpeg' --data-binary @photo.jpg; requests: headers={\"Content-Type\": \"image/jpeg\"}, or files={\"image\": f} which sets multipart for you")
 	trimmed := bytes.TrimSpace(body)
 	switch f := imaging.Sniff(body); {
@@ -178,16 +196,16 @@ func missingContentType(body []byte) *imaging.Error {
 func rawInput(body []byte, declared string) (*input, error) {
 	got := imaging.Sniff(body)
 	if got == "" {
-		return nil, imaging.UnsupportedFormatError(body)
+		return nil, unsupportedFormat(body)
 	}
 	if declared != "" {
 		want, ok := imaging.FormatFromMediaType(declared)
 		if !ok {
-			return nil, imaging.Errorf(imaging.CodeContentTypeMismatch, "Content-Type says %s but the bytes are a %s image", declared, strings.ToUpper(string(got))).
+			return nil, imaging.Errorf(CodeContentTypeMismatch, "Content-Type says %s but the bytes are a %s image", declared, strings.ToUpper(string(got))).
 				WithHint("send Content-Type: %s, or application/octet-stream to let the service detect the format", got.MediaType())
 		}
 		if want != got {
-			return nil, imaging.Errorf(imaging.CodeContentTypeMismatch, "Content-Type says %s but the bytes are a %s image", declared, strings.ToUpper(string(got))).
+			return nil, imaging.Errorf(CodeContentTypeMismatch, "Content-Type says %s but the bytes are a %s image", declared, strings.ToUpper(string(got))).
 				WithHint("send Content-Type: %s, or application/octet-stream to let the service detect the format", got.MediaType())
 		}
 	}

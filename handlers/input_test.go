@@ -79,8 +79,8 @@ func TestServer_parseMultipart_strayFilePart(t *testing.T) {
 			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
 				t.Fatalf("body is not a problem: %v: %s", err, rec.Body)
 			}
-			if p.Code != string(imaging.CodeMissingFilePart) || p.Field != "image" {
-				t.Errorf("code, field = %s, %q, want %s, \"image\" (detail %q)", p.Code, p.Field, imaging.CodeMissingFilePart, p.Detail)
+			if p.Code != string(CodeMissingFilePart) || p.Field != "image" {
+				t.Errorf("code, field = %s, %q, want %s, \"image\" (detail %q)", p.Code, p.Field, CodeMissingFilePart, p.Detail)
 			}
 			if !strings.Contains(p.Hint, `rename the part "upload" to image`) {
 				t.Errorf("hint %q does not name the part to rename", p.Hint)

@@ -32,7 +32,7 @@ func parseJSON(body []byte, hold *bodyHold) (*input, error) {
 	if !utf8.Valid(body) {
 		off := invalidUTF8Offset(body)
 		line, col := lineCol(body, off)
-		return nil, imaging.Errorf(imaging.CodeInvalidJSON, "the JSON body is not valid UTF-8 at byte %d (line %d, column %d)", off, line, col).
+		return nil, imaging.Errorf(CodeInvalidJSON, "the JSON body is not valid UTF-8 at byte %d (line %d, column %d)", off, line, col).
 			WithHint("send UTF-8 JSON; put binary data in image_b64 as base64")
 	}
 	if err := checkDepth(body); err != nil {
@@ -43,13 +43,13 @@ func parseJSON(body []byte, hold *bodyHold) (*input, error) {
 		var se *json.SyntaxError
 		if errors.As(err, &se) && strings.Contains(se.Error(), "after top-level value") {
 			line, col := lineCol(body, int(se.Offset)-1)
-			return nil, imaging.Errorf(imaging.CodeInvalidJSON, "unexpected data after the JSON object at line %d, column %d", line, col).
+			return nil, imaging.Errorf(CodeInvalidJSON, "unexpected data after the JSON object at line %d, column %d", line, col).
 				WithHint("send exactly one JSON object")
 		}
 		return nil, jsonError(body, err)
 	}
 	if fields == nil {
-		return nil, imaging.Errorf(imaging.CodeInvalidJSON, "the JSON body is null; want an object").
+		return nil, imaging.Errorf(CodeInvalidJSON, "the JSON body is null; want an object").
 			WithHint(`send {"image_b64": "<base64>", "metadata": {...}, "options": {...}}`)
 	}
 	names := make([]string, 0, len(fields))
@@ -61,7 +61,7 @@ func parseJSON(body []byte, hold *bodyHold) (*input, error) {
 		if contains(jsonFields(), k) {
 			continue
 		}
-		e := imaging.Errorf(imaging.CodeUnknownField, "unknown JSON field %q", truncate(k, 60)).WithField(truncate(k, 60))
+		e := imaging.Errorf(CodeUnknownField, "unknown JSON field %q", truncate(k, 60)).WithField(truncate(k, 60))
 		if s := imaging.Suggest(k, jsonFields(), jsonAliases()); s != "" {
 			e.Detail += fmt.Sprintf("; did you mean %q?", s)
 			e.Hint = fmt.Sprintf(`rename %q to %q: {"image_b64": "<base64>", "metadata": {...}, "options": {...}}`, k, s)
@@ -76,11 +76,11 @@ func parseJSON(body []byte, hold *bodyHold) (*input, error) {
 	in := &input{form: formJSON, options: map[string][]string{}, jsonOpts: map[string]bool{}}
 	peek, ok := fields["image_b64"]
 	if !ok {
-		return nil, imaging.Errorf(imaging.CodeMissingField, "the JSON body has no \"image_b64\" field").WithField("image_b64").
+		return nil, imaging.Errorf(CodeMissingField, "the JSON body has no \"image_b64\" field").WithField("image_b64").
 			WithHint(`put the image's base64 in "image_b64"; in Python: requests.post(url, json={"image_b64": base64.b64encode(open(path, "rb").read()).decode()})`)
 	}
 	if peek.kind != '"' {
-		return nil, imaging.Errorf(imaging.CodeInvalidFieldType, "\"image_b64\" must be a string, got %s", jsonKind(peek.raw)).WithField("image_b64").
+		return nil, imaging.Errorf(CodeInvalidFieldType, "\"image_b64\" must be a string, got %s", jsonKind(peek.raw)).WithField("image_b64").
 			WithHint(`send the base64 text as a JSON string; in Python base64.b64encode(data).decode() (decode() turns bytes into str)`)
 	}
 	// A second pass decodes the base64 straight from the body into the
@@ -114,7 +114,7 @@ func parseJSON(body []byte, hold *bodyHold) (*input, error) {
 func (in *input) parseJSONOptions(raw json.RawMessage) error {
 	var opts map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &opts); err != nil || opts == nil && !bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-		return imaging.Errorf(imaging.CodeInvalidFieldType, "\"options\" must be a JSON object, got %s", jsonKind(raw)).WithField("options").
+		return imaging.Errorf(CodeInvalidFieldType, "\"options\" must be a JSON object, got %s", jsonKind(raw)).WithField("options").
 			WithHint(`send options as an object: "options": {"width": 300, "format": "png"}`)
 	}
 	for k, v := range opts {
@@ -143,21 +143,21 @@ func (in *input) parseJSONOptions(raw json.RawMessage) error {
 func parseMetadata(raw []byte, field string) (json.RawMessage, error) {
 	t := bytes.TrimSpace(raw)
 	if len(t) == 0 || t[0] != '{' {
-		return nil, imaging.Errorf(imaging.CodeInvalidMetadata, "%s must be a JSON object, got %s", field, jsonKind(t)).WithField(field).
+		return nil, imaging.Errorf(CodeInvalidMetadata, "%s must be a JSON object, got %s", field, jsonKind(t)).WithField(field).
 			WithHint(`send an object: curl -F 'metadata={"id":"42"}'; requests: data={"metadata": json.dumps({"id": "42"})}; JSON: "metadata": {"id": "42"}`)
 	}
 	if !utf8.Valid(t) {
-		return nil, imaging.Errorf(imaging.CodeInvalidMetadata, "%s is not valid UTF-8", field).WithField(field)
+		return nil, imaging.Errorf(CodeInvalidMetadata, "%s is not valid UTF-8", field).WithField(field)
 	}
 	if err := checkDepth(t); err != nil {
 		e := err.(*imaging.Error)
-		e.Code, e.Field = imaging.CodeInvalidMetadata, field
+		e.Code, e.Field = CodeInvalidMetadata, field
 		return nil, e
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(t, &m); err != nil {
 		je := jsonError(t, err).(*imaging.Error)
-		return nil, imaging.Errorf(imaging.CodeInvalidMetadata, "%s is not a valid JSON object: %s", field, je.Detail).WithField(field).
+		return nil, imaging.Errorf(CodeInvalidMetadata, "%s is not a valid JSON object: %s", field, je.Detail).WithField(field).
 			WithHint(`send an object such as {"id": "42"}`)
 	}
 	return json.RawMessage(t), nil
@@ -195,17 +195,17 @@ func jsonError(body []byte, err error) error {
 		// Offset counts the bytes read, the bad one included.
 		at := max(int(se.Offset)-1, 0)
 		line, col := lineCol(body, at)
-		return imaging.Errorf(imaging.CodeInvalidJSON, "JSON syntax error at line %d, column %d (byte offset %d): %s", line, col, at, strings.TrimPrefix(se.Error(), "json: ")).
+		return imaging.Errorf(CodeInvalidJSON, "JSON syntax error at line %d, column %d (byte offset %d): %s", line, col, at, strings.TrimPrefix(se.Error(), "json: ")).
 			WithHint(`check the JSON near that position; in Python let requests encode it: requests.post(url, json={"image_b64": ...})`)
 	case errors.As(err, &te):
-		return imaging.Errorf(imaging.CodeInvalidJSON, "the JSON body is %s; want an object", jsonKind(body)).
+		return imaging.Errorf(CodeInvalidJSON, "the JSON body is %s; want an object", jsonKind(body)).
 			WithHint(`send {"image_b64": "<base64>", "metadata": {...}, "options": {...}}`)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		line, col := lineCol(body, len(body))
-		return imaging.Errorf(imaging.CodeInvalidJSON, "the JSON body ends early, at line %d, column %d", line, col).
+		return imaging.Errorf(CodeInvalidJSON, "the JSON body ends early, at line %d, column %d", line, col).
 			WithHint("the JSON is incomplete: check that the whole body was sent")
 	}
-	return imaging.Errorf(imaging.CodeInvalidJSON, "the JSON body cannot be parsed: %s", truncate(err.Error(), 200))
+	return imaging.Errorf(CodeInvalidJSON, "the JSON body cannot be parsed: %s", truncate(err.Error(), 200))
 }
 
 // checkDepth refuses JSON nested deeper than maxJSONDepth, before the
@@ -228,7 +228,7 @@ func checkDepth(b []byte) error {
 			depth++
 			if depth > maxJSONDepth {
 				line, col := lineCol(b, i)
-				return imaging.Errorf(imaging.CodeInvalidJSON, "the JSON is nested more than %d levels deep (line %d, column %d)", maxJSONDepth, line, col).
+				return imaging.Errorf(CodeInvalidJSON, "the JSON is nested more than %d levels deep (line %d, column %d)", maxJSONDepth, line, col).
 					WithHint("flatten the metadata")
 			}
 		case c == '}' || c == ']':

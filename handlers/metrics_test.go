@@ -144,7 +144,7 @@ func TestMetrics_StatusIsTheAnswered(t *testing.T) {
 	e.HTTPErrorHandler = s.HTTPErrorHandler
 	e.Use(Metrics(reg))
 	e.GET("/x", func(echo.Context) error {
-		return echo.NewHTTPError(http.StatusBadRequest).SetInternal(imaging.Errorf(imaging.CodeBodyTooLarge, "too big"))
+		return echo.NewHTTPError(http.StatusBadRequest).SetInternal(imaging.Errorf(CodeBodyTooLarge, "too big"))
 	})
 	rec := httptest.NewRecorder()
 	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/x", nil))

@@ -17,7 +17,7 @@ const smallPart = 4 << 10
 func (s *Server) parseMultipart(body []byte, params map[string]string, hold *bodyHold) (*input, error) {
 	boundary := params["boundary"]
 	if boundary == "" {
-		return nil, imaging.Errorf(imaging.CodeMalformedMultipart, "Content-Type multipart/form-data has no boundary parameter").
+		return nil, imaging.Errorf(CodeMalformedMultipart, "Content-Type multipart/form-data has no boundary parameter").
 			WithHint("don't set the multipart Content-Type yourself: curl -F and requests.post(url, files=...) add it with its boundary")
 	}
 	mr := multipart.NewReader(bytes.NewReader(body), boundary)
@@ -33,14 +33,14 @@ func (s *Server) parseMultipart(body []byte, params map[string]string, hold *bod
 		}
 		if err != nil {
 			if n == 0 {
-				return nil, imaging.Errorf(imaging.CodeMalformedMultipart, "the body is not multipart data with boundary %q: %v", truncate(boundary, 70), err).
+				return nil, imaging.Errorf(CodeMalformedMultipart, "the body is not multipart data with boundary %q: %v", truncate(boundary, 70), err).
 					WithHint("make sure the body matches its Content-Type: let curl -F or requests files= build it")
 			}
-			return nil, imaging.Errorf(imaging.CodeMalformedMultipart, "part %d of the multipart body is malformed: %v", n+1, err).
+			return nil, imaging.Errorf(CodeMalformedMultipart, "part %d of the multipart body is malformed: %v", n+1, err).
 				WithHint("the body may be truncated; let curl -F or requests files= build it")
 		}
 		if n >= maxMultipartParts {
-			return nil, imaging.Errorf(imaging.CodeMalformedMultipart, "the multipart body has more than %d parts", maxMultipartParts).
+			return nil, imaging.Errorf(CodeMalformedMultipart, "the multipart body has more than %d parts", maxMultipartParts).
 				WithHint("send one image part, an optional metadata part and the options")
 		}
 		name := part.FormName()
@@ -49,7 +49,7 @@ func (s *Server) parseMultipart(body []byte, params map[string]string, hold *bod
 		switch name {
 		case "image", "file":
 			if imagePart != "" {
-				return nil, imaging.Errorf(imaging.CodeMalformedMultipart, "the multipart body has two image parts, %q and %q", imagePart, name).WithField(name).
+				return nil, imaging.Errorf(CodeMalformedMultipart, "the multipart body has two image parts, %q and %q", imagePart, name).WithField(name).
 					WithHint("send exactly one part named image (or file)")
 			}
 			imagePart = name
@@ -63,13 +63,13 @@ func (s *Server) parseMultipart(body []byte, params map[string]string, hold *bod
 				imageIndex, imageSize, data = n, int64(len(data))+rest, nil
 			}
 			if err != nil {
-				return nil, imaging.Errorf(imaging.CodeMalformedMultipart, "the %q part cannot be read: %v", name, err).WithField(name)
+				return nil, imaging.Errorf(CodeMalformedMultipart, "the %q part cannot be read: %v", name, err).WithField(name)
 			}
 			if data == nil {
 				continue
 			}
 			if len(data) == 0 {
-				return nil, imaging.Errorf(imaging.CodeEmptyBody, "the %q part is empty", name).WithField(name).
+				return nil, imaging.Errorf(CodeEmptyBody, "the %q part is empty", name).WithField(name).
 					WithHint("check the file exists and is not empty; with curl the path after @ must be right: -F image=@photo.jpg")
 			}
 			if part.FileName() == "" {
@@ -96,7 +96,7 @@ func (s *Server) parseMultipart(body []byte, params map[string]string, hold *bod
 				// already, which bounds the count.
 				size, err := io.Copy(io.Discard, part)
 				if err != nil {
-					return nil, imaging.Errorf(imaging.CodeMalformedMultipart, "the %q part cannot be read: %v", truncate(name, 40), err).WithField(name).
+					return nil, imaging.Errorf(CodeMalformedMultipart, "the %q part cannot be read: %v", truncate(name, 40), err).WithField(name).
 						WithHint("the body may be truncated; let curl -F or requests files= build it")
 				}
 				found[len(found)-1] += fmt.Sprintf(" (file %q, %d bytes)", truncate(fn, 60), size)
@@ -118,7 +118,7 @@ func (s *Server) parseMultipart(body []byte, params map[string]string, hold *bod
 		in.image = data
 	}
 	if in.image == nil {
-		e := imaging.Errorf(imaging.CodeMissingFilePart, "the multipart body has no part named image or file; parts found: %s", listOrNone(found)).
+		e := imaging.Errorf(CodeMissingFilePart, "the multipart body has no part named image or file; parts found: %s", listOrNone(found)).
 			WithField("image").
 			WithHint("name the file part image: curl -F image=@photo.jpg; requests.post(url, files={\"image\": open(path, \"rb\")})")
 		if len(strayFiles) == 1 {
@@ -139,14 +139,14 @@ func readPart(body []byte, boundary string, index int, size int64, hold *bodyHol
 	for n := 0; ; n++ {
 		part, err := mr.NextPart()
 		if err != nil {
-			return nil, imaging.Errorf(imaging.CodeMalformedMultipart, "part %d of the multipart body cannot be read again: %v", index+1, err)
+			return nil, imaging.Errorf(CodeMalformedMultipart, "part %d of the multipart body cannot be read again: %v", index+1, err)
 		}
 		if n < index {
 			continue
 		}
 		data := make([]byte, size)
 		if _, err := io.ReadFull(part, data); err != nil {
-			return nil, imaging.Errorf(imaging.CodeMalformedMultipart, "the %q part cannot be read: %v", truncate(part.FormName(), 40), err)
+			return nil, imaging.Errorf(CodeMalformedMultipart, "the %q part cannot be read: %v", truncate(part.FormName(), 40), err)
 		}
 		return data, nil
 	}
@@ -155,12 +155,12 @@ func readPart(body []byte, boundary string, index int, size int64, hold *bodyHol
 func readField(part *multipart.Part, name string) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
 	if err != nil {
-		return nil, imaging.Errorf(imaging.CodeMalformedMultipart, "the %q part cannot be read: %v", truncate(name, 40), err).WithField(name)
+		return nil, imaging.Errorf(CodeMalformedMultipart, "the %q part cannot be read: %v", truncate(name, 40), err).WithField(name)
 	}
 	if len(data) > maxFieldBytes {
 		code := imaging.CodeInvalidOption
 		if name == "metadata" {
-			code = imaging.CodeInvalidMetadata
+			code = CodeInvalidMetadata
 		}
 		return nil, imaging.Errorf(code, "the %q part is over %d bytes", truncate(name, 40), maxFieldBytes).WithField(name).
 			WithHint("form fields hold short values; put the image in the part named image")

@@ -165,6 +165,6 @@ func negotiate(accept string, in *input, opt *imaging.Options) (outKind, error) 
 	if opt.Format != "" {
 		detail = fmt.Sprintf("Accept %q does not allow the requested format %s", truncate(accept, 120), opt.Format.MediaType())
 	}
-	return def, imaging.Errorf(imaging.CodeNotAcceptable, "%s; it can produce %s", detail, strings.Join(can, ", ")).
+	return def, imaging.Errorf(CodeNotAcceptable, "%s; it can produce %s", detail, strings.Join(can, ", ")).
 		WithHint("send Accept: image/* (or */*), or ask for an encodable type with format=%s", strings.Join(imaging.EncodableFormatNames(), "|"))
 }

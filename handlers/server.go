@@ -166,7 +166,7 @@ func (s *Server) handleProcess(c echo.Context) error {
 	defer in.release()
 	if imaging.Sniff(in.image) == "" {
 		// Say what the bytes are before judging Accept or the options.
-		return imaging.UnsupportedFormatError(in.image)
+		return unsupportedFormat(in.image)
 	}
 	opt, err := imaging.ParseOptions(in.options, in.fieldName)
 	if err != nil {
@@ -237,6 +237,9 @@ func (s *Server) handleInfo(c echo.Context) error {
 		}
 		return imaging.Errorf(imaging.CodeUnknownOption, "/v1/info takes no options, got %s", got).WithField(in.fieldName(names[0])).
 			WithHint("send options to /v1/process; /v1/info only describes the image")
+	}
+	if imaging.Sniff(in.image) == "" {
+		return unsupportedFormat(in.image)
 	}
 	info, err := imaging.Inspect(in.image)
 	if err != nil {

@@ -163,34 +163,34 @@ func TestServer_handleProcess_errors(t *testing.T) {
 		wantField  string
 		wantDetail string
 	}{
-		{"no content type", "", "", "", src, 400, imaging.CodeMissingContentType, "", "PNG"},
-		{"path without content type", "", "", "", []byte("img.jpg"), 400, imaging.CodeBodyIsPath, "", `"img.jpg"`},
-		{"url as body", "image/jpeg", "", "", []byte("https://example.com/a.jpg"), 400, imaging.CodeBodyIsURL, "", "example.com"},
-		{"empty body", "image/png", "", "", nil, 400, imaging.CodeEmptyBody, "", "empty"},
-		{"form urlencoded", "application/x-www-form-urlencoded", "", "", src, 415, imaging.CodeUnsupportedContentType, "", "curl -d @file"},
-		{"text plain with png bytes", "text/plain", "", "", src, 415, imaging.CodeUnsupportedContentType, "", "PNG image"},
-		{"mismatch", "image/jpeg", "", "", src, 400, imaging.CodeContentTypeMismatch, "", "image/jpeg"},
+		{"no content type", "", "", "", src, 400, CodeMissingContentType, "", "PNG"},
+		{"path without content type", "", "", "", []byte("img.jpg"), 400, CodeBodyIsPath, "", `"img.jpg"`},
+		{"url as body", "image/jpeg", "", "", []byte("https://example.com/a.jpg"), 400, CodeBodyIsURL, "", "example.com"},
+		{"empty body", "image/png", "", "", nil, 400, CodeEmptyBody, "", "empty"},
+		{"form urlencoded", "application/x-www-form-urlencoded", "", "", src, 415, CodeUnsupportedContentType, "", "curl -d @file"},
+		{"text plain with png bytes", "text/plain", "", "", src, 415, CodeUnsupportedContentType, "", "PNG image"},
+		{"mismatch", "image/jpeg", "", "", src, 400, CodeContentTypeMismatch, "", "image/jpeg"},
 		{"html bytes", "image/png", "", "", []byte("<!DOCTYPE html><p>hi</p>"), 415, imaging.CodeUnsupportedImageFormat, "", "HTML"},
-		{"gzip encoding", "image/png", "", "", src, 415, imaging.CodeUnsupportedContentType, "", "Content-Encoding"},
-		{"json syntax", "application/json", "", "", []byte("{\n  \"image_b64\": \"x\",\n  oops\n}"), 400, imaging.CodeInvalidJSON, "", "line 3, column 3"},
-		{"json wrong key", "application/json", "", "", []byte(`{"image":"abc"}`), 400, imaging.CodeUnknownField, "image", `did you mean "image_b64"`},
-		{"json option at top level", "application/json", "", "", []byte(`{"image_b64":"abc","width":3}`), 400, imaging.CodeUnknownField, "width", "is an option"},
-		{"json missing image", "application/json", "", "", []byte(`{"metadata":{}}`), 400, imaging.CodeMissingField, "image_b64", "no \"image_b64\""},
-		{"json image not string", "application/json", "", "", []byte(`{"image_b64":12}`), 400, imaging.CodeInvalidFieldType, "image_b64", "a number"},
-		{"json bad base64", "application/json", "", "", []byte(`{"image_b64":"iVBOR#w0"}`), 400, imaging.CodeInvalidBase64, "image_b64", "offset 5"},
-		{"json truncated base64", "application/json", "", "", []byte(`{"image_b64":"iVBORw0KG"}`), 400, imaging.CodeInvalidBase64, "image_b64", "truncated"},
-		{"json mixed alphabets", "application/json", "", "", []byte(`{"image_b64":"ab+c-d__"}`), 400, imaging.CodeInvalidBase64, "image_b64", "mixes"},
-		{"json path in image_b64", "application/json", "", "", []byte(`{"image_b64":"C:\\photos\\cat.png"}`), 400, imaging.CodeBodyIsPath, "image_b64", "file path"},
-		{"json metadata array", "application/json", "", "", []byte(`{"image_b64":"` + base64.StdEncoding.EncodeToString(src) + `","metadata":[1]}`), 400, imaging.CodeInvalidMetadata, "metadata", "an array"},
-		{"json deep nesting", "application/json", "", "", []byte(`{"image_b64":"a","metadata":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`), 400, imaging.CodeInvalidJSON, "", "nested"},
-		{"json trailing data", "application/json", "", "", []byte(`{"image_b64":"a"} {}`), 400, imaging.CodeInvalidJSON, "", "after the JSON object"},
-		{"json options not object", "application/json", "", "", []byte(`{"image_b64":"` + base64.StdEncoding.EncodeToString(src) + `","options":[1]}`), 400, imaging.CodeInvalidFieldType, "options", "an array"},
+		{"gzip encoding", "image/png", "", "", src, 415, CodeUnsupportedContentType, "", "Content-Encoding"},
+		{"json syntax", "application/json", "", "", []byte("{\n  \"image_b64\": \"x\",\n  oops\n}"), 400, CodeInvalidJSON, "", "line 3, column 3"},
+		{"json wrong key", "application/json", "", "", []byte(`{"image":"abc"}`), 400, CodeUnknownField, "image", `did you mean "image_b64"`},
+		{"json option at top level", "application/json", "", "", []byte(`{"image_b64":"abc","width":3}`), 400, CodeUnknownField, "width", "is an option"},
+		{"json missing image", "application/json", "", "", []byte(`{"metadata":{}}`), 400, CodeMissingField, "image_b64", "no \"image_b64\""},
+		{"json image not string", "application/json", "", "", []byte(`{"image_b64":12}`), 400, CodeInvalidFieldType, "image_b64", "a number"},
+		{"json bad base64", "application/json", "", "", []byte(`{"image_b64":"iVBOR#w0"}`), 400, CodeInvalidBase64, "image_b64", "offset 5"},
+		{"json truncated base64", "application/json", "", "", []byte(`{"image_b64":"iVBORw0KG"}`), 400, CodeInvalidBase64, "image_b64", "truncated"},
+		{"json mixed alphabets", "application/json", "", "", []byte(`{"image_b64":"ab+c-d__"}`), 400, CodeInvalidBase64, "image_b64", "mixes"},
+		{"json path in image_b64", "application/json", "", "", []byte(`{"image_b64":"C:\\photos\\cat.png"}`), 400, CodeBodyIsPath, "image_b64", "file path"},
+		{"json metadata array", "application/json", "", "", []byte(`{"image_b64":"` + base64.StdEncoding.EncodeToString(src) + `","metadata":[1]}`), 400, CodeInvalidMetadata, "metadata", "an array"},
+		{"json deep nesting", "application/json", "", "", []byte(`{"image_b64":"a","metadata":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`), 400, CodeInvalidJSON, "", "nested"},
+		{"json trailing data", "application/json", "", "", []byte(`{"image_b64":"a"} {}`), 400, CodeInvalidJSON, "", "after the JSON object"},
+		{"json options not object", "application/json", "", "", []byte(`{"image_b64":"` + base64.StdEncoding.EncodeToString(src) + `","options":[1]}`), 400, CodeInvalidFieldType, "options", "an array"},
 		{"json option bad", "application/json", "", "", []byte(`{"image_b64":"` + base64.StdEncoding.EncodeToString(src) + `","options":{"width":-1}}`), 400, imaging.CodeInvalidOption, "options.width", "out of range"},
-		{"multipart no boundary", noBoundary, "", "", []byte("--x\r\n"), 400, imaging.CodeMalformedMultipart, "", "boundary"},
-		{"multipart wrong part name", mpType, "", "", mp.Bytes(), 400, imaging.CodeMissingFilePart, "image", `"photo" (file "photo.png"`},
-		{"multipart garbage", "multipart/form-data; boundary=zzz", "", "", []byte("not multipart at all"), 400, imaging.CodeMalformedMultipart, "", "not multipart"},
+		{"multipart no boundary", noBoundary, "", "", []byte("--x\r\n"), 400, CodeMalformedMultipart, "", "boundary"},
+		{"multipart wrong part name", mpType, "", "", mp.Bytes(), 400, CodeMissingFilePart, "image", `"photo" (file "photo.png"`},
+		{"multipart garbage", "multipart/form-data; boundary=zzz", "", "", []byte("not multipart at all"), 400, CodeMalformedMultipart, "", "not multipart"},
 		{"unknown option", "image/png", "", "?widht=3", src, 400, imaging.CodeUnknownOption, "widht", `did you mean "width"`},
-		{"not acceptable", "image/png", "image/avif", "", src, 406, imaging.CodeNotAcceptable, "", "image/avif"},
+		{"not acceptable", "image/png", "image/avif", "", src, 406, CodeNotAcceptable, "", "image/avif"},
 		{"processor error passes through", "image/png", "", "", src, 503, imaging.CodeOverloaded, "", "queue full"},
 	}
 	for _, tt := range tests {
@@ -357,7 +357,7 @@ func TestDecodeBase64(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"ab=c", "abc\x00", "data:image/png,abc", "data:nocomma", "a"} {
-		if _, err := decodeBase64(bad); imaging.ErrorCode(err) != imaging.CodeInvalidBase64 {
+		if _, err := decodeBase64(bad); imaging.ErrorCode(err) != CodeInvalidBase64 {
 			t.Errorf("decodeBase64(%q) = %v, want invalid_base64", bad, err)
 		}
 	}

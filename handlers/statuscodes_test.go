@@ -70,21 +70,21 @@ func kindOf(r handlers.Route) (routeKind, bool) {
 //   - readyz answers overloaded while draining or while the queue is full.
 //   - An unknown path answers not_found, whatever the method.
 func routeCodes(k routeKind) []imaging.Code {
-	common := []imaging.Code{imaging.CodeMethodNotAllowed, imaging.CodeInternal}
+	common := []imaging.Code{handlers.CodeMethodNotAllowed, imaging.CodeInternal}
 	switch k {
 	case kindProcess:
-		return without(handlers.Codes(), imaging.CodeNotFound)
+		return without(handlers.Codes(), handlers.CodeNotFound)
 	case kindInfo:
-		return without(handlers.Codes(), imaging.CodeNotFound, imaging.CodeImageTooLarge, imaging.CodeOutputTooLarge,
-			imaging.CodeNotAcceptable, imaging.CodeOverloaded, imaging.CodeProcessingTimeout)
+		return without(handlers.Codes(), handlers.CodeNotFound, imaging.CodeImageTooLarge, imaging.CodeOutputTooLarge,
+			handlers.CodeNotAcceptable, imaging.CodeOverloaded, imaging.CodeProcessingTimeout)
 	case kindOpenAPI, kindHealthz:
 		return common
 	case kindErrorType:
-		return append(common, imaging.CodeNotFound)
+		return append(common, handlers.CodeNotFound)
 	case kindReadyz:
 		return append(common, imaging.CodeOverloaded)
 	case kindUnknown:
-		return []imaging.Code{imaging.CodeNotFound}
+		return []imaging.Code{handlers.CodeNotFound}
 	}
 	return nil
 }

@@ -13,33 +13,16 @@ import (
 // status; clients switch on the code, never on the human-readable text.
 type Code string
 
-// The error codes of the product contract.
+// The error codes of the domain: what the image, the options or the
+// service's capacity did. The codes about HTTP (the body, its forms, routes,
+// keys, negotiation) are the handlers' own.
 const (
-	CodeMissingContentType     Code = "missing_content_type"
-	CodeUnsupportedContentType Code = "unsupported_content_type"
-	CodeEmptyBody              Code = "empty_body"
-	CodeBodyIsPath             Code = "body_is_path"
-	CodeBodyIsURL              Code = "body_is_url"
-	CodeContentTypeMismatch    Code = "content_type_mismatch"
 	CodeUnsupportedImageFormat Code = "unsupported_image_format"
 	CodeCorruptImage           Code = "corrupt_image"
-	CodeInvalidJSON            Code = "invalid_json"
-	CodeUnknownField           Code = "unknown_field"
-	CodeMissingField           Code = "missing_field"
-	CodeInvalidFieldType       Code = "invalid_field_type"
-	CodeInvalidBase64          Code = "invalid_base64"
-	CodeInvalidMetadata        Code = "invalid_metadata"
-	CodeMalformedMultipart     Code = "malformed_multipart"
-	CodeMissingFilePart        Code = "missing_file_part"
 	CodeInvalidOption          Code = "invalid_option"
 	CodeUnknownOption          Code = "unknown_option"
-	CodeBodyTooLarge           Code = "body_too_large"
 	CodeImageTooLarge          Code = "image_too_large"
 	CodeOutputTooLarge         Code = "output_too_large"
-	CodeNotAcceptable          Code = "not_acceptable"
-	CodeMethodNotAllowed       Code = "method_not_allowed"
-	CodeNotFound               Code = "not_found"
-	CodeUnauthorized           Code = "unauthorized"
 	CodeRequestTimeout         Code = "request_timeout"
 	CodeOverloaded             Code = "overloaded"
 	CodeProcessingTimeout      Code = "processing_timeout"
@@ -55,7 +38,28 @@ type Error struct {
 	Detail string
 	Hint   string
 	Field  string
-	Err    error
+	// Limit names the configured limit that refused the request, so that
+	// the layer that knows how it is configured can say how to raise it;
+	// "" for none.
+	Limit Limit
+	Err   error
+}
+
+// Limit names a configured limit of the domain.
+type Limit string
+
+// The configured limits an Error may name.
+const (
+	LimitInputPixels  Limit = "max_input_pixels"
+	LimitOutputPixels Limit = "max_output_pixels"
+	LimitMemoryBudget Limit = "memory_budget"
+	LimitFilterTaps   Limit = "max_filter_taps"
+)
+
+// WithLimit names the configured limit that refused the request.
+func (e *Error) WithLimit(l Limit) *Error {
+	e.Limit = l
+	return e
 }
 
 // Errorf returns an *Error with the given code and a formatted detail.

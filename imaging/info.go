@@ -56,27 +56,15 @@ func Inspect(b []byte) (Info, error) {
 }
 
 // UnsupportedFormatError reports bytes that are not an image the service
-// reads, saying what they look like.
+// reads, saying what they look like (see Describe).
 func UnsupportedFormatError(b []byte) *Error {
-	what := Describe(b)
-	e := Errorf(CodeUnsupportedImageFormat, "the bytes are not a supported image: they look like %s", what).
+	return Errorf(CodeUnsupportedImageFormat, "the bytes are not a supported image: they look like %s", Describe(b)).
 		WithHint("send %s bytes", decodableTitles())
-	switch {
-	case strings.HasPrefix(what, "a HEIC"):
-		e.Hint = "HEIC is not supported: convert it first (e.g. on an iPhone set Camera > Formats > Most Compatible, or `heif-convert in.heic out.jpg`), then send the JPEG"
-	case strings.HasPrefix(what, "base64"), strings.HasPrefix(what, "a data: URI"):
-		e.Hint = `send the decoded bytes, or send JSON {"image_b64": "..."} with Content-Type: application/json`
-	case strings.HasPrefix(what, "an HTML"):
-		e.Hint = "you probably saved an error page or a web page instead of the image; download the image itself and send its bytes"
-	case what == "JSON text":
-		e.Hint = `to send JSON, set Content-Type: application/json and put the image in "image_b64"`
-	}
-	return e
 }
 
 func corrupt(f Format, err error) *Error {
 	return Errorf(CodeCorruptImage, "the %s image is truncated or corrupt (%s)", strings.ToUpper(string(f)), sanitize(err)).
-		WithHint("check that the whole file was sent: with curl use --data-binary @file (not -d), in Python open the file with open(path, \"rb\")")
+		WithHint("check that the whole file was sent, and that it opens in an image viewer")
 }
 
 // sanitize returns the text of a decoder error without the package prefix.

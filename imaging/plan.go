@@ -64,7 +64,7 @@ func (p *Pipeline) Plan(src []byte, opt Options) (Plan, error) {
 	if info.Pixels() > p.limits.MaxInputPixels {
 		return Plan{}, Errorf(CodeImageTooLarge, "the image is %d×%d = %d pixels; the limit is %d pixels",
 			info.Width, info.Height, info.Pixels(), p.limits.MaxInputPixels).
-			WithHint("downscale the image before sending it, or ask the operator to raise -max-input-pixels")
+			WithHint("downscale the image before sending it").WithLimit(LimitInputPixels)
 	}
 	pl := Plan{Info: info, Options: opt, OutFormat: opt.Format, DecodeScale: 1}
 	if pl.OutFormat == "" {
@@ -98,7 +98,7 @@ func (p *Pipeline) Plan(src []byte, opt Options) (Plan, error) {
 	if int64(w)*int64(h) > p.limits.MaxOutputPixels || w > MaxDimension || h > MaxDimension {
 		return Plan{}, Errorf(CodeOutputTooLarge, "the output would be %d×%d = %d pixels; the limit is %d pixels and %d per side",
 			w, h, int64(w)*int64(h), p.limits.MaxOutputPixels, MaxDimension).
-			WithHint("ask for a smaller width/height, or ask the operator to raise -max-output-pixels")
+			WithHint("ask for a smaller width/height").WithLimit(LimitOutputPixels)
 	}
 	if err := p.checkFilterWork(w, h, opt); err != nil {
 		return Plan{}, err
@@ -231,7 +231,7 @@ func (p *Pipeline) checkFilterWork(w, h int, o Options) error {
 	}
 	return Errorf(CodeInvalidOption, "%s sigma %g on a %d×%d output needs about %.1f billion filter taps; the limit is %.1f billion",
 		field, sigma, w, h, float64(taps)/1e9, float64(p.limits.MaxFilterTaps)/1e9).WithField(field).
-		WithHint("the cost grows with sigma × output pixels: use a smaller sigma or a smaller output (a blurred image loses nothing when downscaled first)")
+		WithHint("the cost grows with sigma × output pixels: use a smaller sigma or a smaller output (a blurred image loses nothing when downscaled first)").WithLimit(LimitFilterTaps)
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }

@@ -121,7 +121,7 @@ func (p *Pool) Do(ctx context.Context, cost int64, fn func(ctx context.Context))
 	if p.mem != nil && cost > p.cfg.MemoryBudget {
 		return Errorf(CodeImageTooLarge, "processing this image needs about %d MiB; the memory budget of a job is %d MiB",
 			cost>>20, p.cfg.MemoryBudget>>20).
-			WithHint("send a smaller image or ask for a smaller output, or ask the operator to raise -memory-budget")
+			WithHint("send a smaller image or ask for a smaller output").WithLimit(LimitMemoryBudget)
 	}
 	select {
 	case p.slots <- struct{}{}:
