@@ -30,7 +30,7 @@ package heif
 // its header says costs up to 30 B/px however it is labelled, so callers
 // should also cap the pixel count.
 func DecodeCost(h Header, size int) int64 {
-	px := max(int64(h.StoredWidth)*int64(h.StoredHeight), int64(h.Width)*int64(h.Height))
+	px := max(int64(h.StoredWidth)*int64(h.StoredHeight), int64(h.Width)*int64(h.Height), int64(h.CodedPixels))
 	perPx := int64(18)
 	if h.BitDepth != 8 {
 		// Planes of 16-bit samples, and a 16-bit RGBA before the 8-bit one.

@@ -30,6 +30,11 @@ type Header struct {
 	Images int
 	// ICC is the primary image's ICC profile, nil if it has none.
 	ICC []byte
+	// CodedPixels is the largest frame or canvas that a coded item of the
+	// file declares (in an HEVC SPS, an AV1 sequence header, a grid or an
+	// overlay): what the decoders allocate, whatever ispe says. It counts
+	// every item, not only the primary image's; 0 if there is none.
+	CodedPixels int
 }
 
 // Probe reads the header of the primary image without decoding pixels.
@@ -52,16 +57,21 @@ func (l *Lib) Probe(data []byte) (Header, error) {
 		BitDepth:      max(0, int(l.handleLumaBits(h))),
 		Images:        int(l.numTopLevel(ctx)),
 	}
-	hd.ICC, err = l.icc(h)
-	return hd, err
+	if hd.ICC, err = l.icc(h); err != nil {
+		return Header{}, err
+	}
+	if hd.CodedPixels, err = codedPixels(data); err != nil {
+		return Header{}, codedError(err)
+	}
+	return hd, nil
 }
 
 // Decode decodes the primary image with its transformations (clap, irot,
 // imir) applied, to 8-bit non-premultiplied RGBA, and returns it with its ICC
 // profile (nil if none). Images of 10 or 12 bits are reduced to 8. An image
-// over maxPixels, by its coded or its shown size, is refused with ErrTooLarge
-// before any pixel is decoded; a maxPixels of zero leaves only libheif's own
-// limits.
+// over maxPixels, by its ispe, shown or coded size (Header.CodedPixels), is
+// refused with ErrTooLarge before any pixel is decoded; a maxPixels of zero
+// leaves only libheif's own limits.
 // It also fails with ErrInvalid when the decoded image is not the size the
 // header gave, which libheif 1.15 does not check.
 func (l *Lib) Decode(data []byte, maxPixels int) (*image.NRGBA, []byte, error) {
@@ -116,8 +126,14 @@ func (l *Lib) decode(data []byte, maxPixels int) (_ *decoded, err error) {
 		return nil, &Error{Op: "heif_image_handle_get_width", Code: codeInvalidInput,
 			Message: fmt.Sprintf("invalid image size %dx%d", w, hh)}
 	}
-	if maxPixels > 0 && (w*hh > maxPixels || sw*sh > maxPixels) {
-		return nil, tooLarge(max(w*hh, sw*sh), maxPixels)
+	if maxPixels > 0 {
+		coded, err := codedPixels(data)
+		if err != nil {
+			return nil, codedError(err)
+		}
+		if px := max(w*hh, sw*sh, coded); px > maxPixels {
+			return nil, tooLarge(px, maxPixels)
+		}
 	}
 	icc, err := l.icc(h)
 	if err != nil {
@@ -166,6 +182,10 @@ func (l *Lib) decode(data []byte, maxPixels int) (_ *decoded, err error) {
 		premultiplied: l.imagePremul(img) != 0,
 		icc:           icc,
 	}, nil
+}
+
+func codedError(err error) *Error {
+	return &Error{Op: "coded size", Code: codeInvalidInput, Message: err.Error()}
 }
 
 func tooLarge(pixels, limit int) *Error {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"image"
+	"path/filepath"
 	"reflect"
 	"testing"
 )
@@ -40,6 +41,16 @@ func TestLib_Decode(t *testing.T) {
 				Width: f.want.Rect.Dx(), Height: f.want.Rect.Dy(),
 				Alpha: f.alpha, Premultiplied: f.premul,
 				BitDepth: f.depth, Images: f.images, ICC: f.icc,
+				CodedPixels: hd.CodedPixels,
+			}
+			// HEVC codes whole 8×8 blocks, AV1 the exact size; with several
+			// images, the largest counts.
+			stored, most := f.stored.X*f.stored.Y, (f.stored.X+7)/8*8*((f.stored.Y+7)/8*8)
+			if f.images > 1 {
+				most = 1 << 20
+			}
+			if c := hd.CodedPixels; c < stored || c > most {
+				t.Errorf("CodedPixels %d, want %d or a little more", c, stored)
 			}
 			if !equalHeader(hd, want) {
 				t.Errorf("Probe = %+v\nwant    %+v", brief(hd), brief(want))
@@ -155,4 +166,41 @@ func withISPE(t testing.TB, data []byte, w, h uint32) []byte {
 	binary.BigEndian.PutUint32(out[i+8:], w) // after type, version and flags
 	binary.BigEndian.PutUint32(out[i+12:], h)
 	return out
+}
+
+// TestLib_Decode_codedLargerThanHeader decodes files whose ispe says 64×64
+// over a 1600×1200 coded frame: libheif 1.15 would decode the frame, so
+// Decode must refuse them from the coded size, before decoding.
+func TestLib_Decode_codedLargerThanHeader(t *testing.T) {
+	l := testLib(t)
+	needTool(t, "heif-enc", pkgHeifTool)
+	needTool(t, "avifenc", pkgAvifTool)
+	dir := t.TempDir()
+	png := writePNG(t, dir, "flat.png", flat(1600, 1200, pattern(2, 2, false).NRGBAAt(1, 0)), nil, false)
+	heic, avif := filepath.Join(dir, "flat.heic"), filepath.Join(dir, "flat.avif")
+	run(t, "heif-enc", "-q", "30", "-p", "preset=ultrafast", "-o", heic, png)
+	run(t, "avifenc", "-s", "9", "-j", "1", png, avif)
+	for _, path := range []string{heic, avif} {
+		t.Run(filepath.Ext(path), func(t *testing.T) {
+			data := withISPE(t, readFile(t, path), 64, 64)
+			hd, err := l.Probe(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if hd.Width != 64 || hd.CodedPixels != 1600*1200 {
+				t.Errorf("Probe: %dx%d, CodedPixels %d; want 64x64, %d", hd.Width, hd.Height, hd.CodedPixels, 1600*1200)
+			}
+			if DecodeCost(hd, len(data)) < 18*1600*1200 {
+				t.Errorf("DecodeCost %d does not count the coded frame", DecodeCost(hd, len(data)))
+			}
+			if _, _, err := l.Decode(data, 1<<20); !errors.Is(err, ErrTooLarge) {
+				t.Errorf("Decode(1 MP limit) error %v, want ErrTooLarge", err)
+			}
+			// Without a limit libheif decodes the frame, and Decode refuses
+			// the result.
+			if _, _, err := l.Decode(data, 0); !errors.Is(err, ErrInvalid) {
+				t.Errorf("Decode(no limit) error %v, want ErrInvalid", err)
+			}
+		})
+	}
 }

@@ -34,6 +34,9 @@ func FuzzDecode(f *testing.F) {
 		if b := img.Rect; b.Dx()*b.Dy() > maxPixels {
 			t.Errorf("Decode gave %v, over the %d pixel limit", b, maxPixels)
 		}
+		if b := img.Rect; hd.CodedPixels > 0 && b.Dx()*b.Dy() > hd.CodedPixels {
+			t.Errorf("Decode gave %v, over the %d pixels of the largest coded frame", b, hd.CodedPixels)
+		}
 		if len(icc) != len(hd.ICC) {
 			t.Errorf("Decode gave %d bytes of ICC, Probe %d", len(icc), len(hd.ICC))
 		}
