@@ -3,15 +3,19 @@
 # registry.
 #
 #   scripts/docker-build.sh                 # auto: never pulls
-#   scripts/docker-build.sh --online        # plain build, golang:1.26 pulled
+#   scripts/docker-build.sh --online        # plain build, golang:1.26 and debian:bookworm-slim pulled
 #   scripts/docker-build.sh -t imgsvc:1.2.0 --version 1.2.0
 #
 # Modes
-#   auto     (default) use GO_IMAGE (golang:1.26) if the engine already has
-#            it, otherwise make a local builder image (offline mode).
-#   online   docker build with GO_IMAGE as is; the engine pulls it.
+#   auto     (default) use GO_IMAGE (golang:1.26) and NATIVE_IMAGE
+#            (debian:bookworm-slim) if the engine already has both, otherwise
+#            make a local builder image (offline mode).
+#   online   docker build with GO_IMAGE and NATIVE_IMAGE as they are; the
+#            engine pulls them, and the native stage apt-get installs the
+#            native libraries.
 #   offline  make a local builder image from what this machine has and build
-#            the same Dockerfile with --build-arg GO_IMAGE=<that image>:
+#            the same Dockerfile with --build-arg GO_IMAGE=<that image> and
+#            NATIVE_IMAGE=<that image>:
 #              - the host's Go toolchain (GOROOT, test/ and api/ left out),
 #              - a static busybox for the RUN steps (Debian's busybox-static,
 #                fetched with `apt-get download` once and kept in
@@ -19,9 +23,21 @@
 #              - the host's CA bundle,
 #              - a module cache holding exactly the modules the build needs
 #                (filled on the host through the host's GOPROXY / module
-#                cache; the container itself runs with GOPROXY=off).
+#                cache; the container itself runs with GOPROXY=off),
+#              - the native libraries: the Debian packages named by
+#                NATIVE_PKGS in the Dockerfile, with their dependency
+#                closure, the loader and libc, collected from the host by
+#                scripts/dlprobe/native-libs.sh into /opt/imgsvc-native (the
+#                host must be Debian 12; missing packages are apt-get
+#                installed when running as root).
 #            The builder image is tagged by Go version and a hash of
-#            go.mod/go.sum, and is reused while those do not change.
+#            go.mod/go.sum, the collector and the native packages'
+#            versions, and is reused while those do not change.
+#
+# After the build, a smoke test runs the image with a read-only root
+# filesystem and no network: /dlprobe must dlopen every native library
+# (through purego, as the service does) and `/imgsvc version` must start.
+# A failure fails the script.
 #
 # Options
 #   -t, --tag TAG      tag the result (repeatable; default imgsvc:${IMGSVC_VERSION:-dev})
@@ -37,7 +53,8 @@
 #
 # Environment: DOCKER_BUILDKIT is set to 0 when the buildx plugin is missing
 # (the Dockerfile needs no BuildKit features). BUSYBOX=/path/to/static/busybox
-# skips the apt-get download.
+# skips the apt-get download. NATIVE_PKGS="..." overrides the Dockerfile's
+# list of native library packages (passed as a build argument).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -56,7 +73,13 @@ QUIET=()
 CACHE_DIR="$ROOT/.cache/docker-build"
 BUILDER_REPO=imgsvc-builder
 # Bump when the builder image recipe below changes.
-BUILDER_RECIPE=2
+BUILDER_RECIPE=3
+# The native library packages and the Debian release they are named for: one
+# list, in the Dockerfile (ARG NATIVE_PKGS); the environment may override it.
+dockerfile_arg() { sed -n "s/^ARG $1=\"\{0,1\}\([^\"]*\)\"\{0,1\}\$/\1/p" Dockerfile | head -n 1; }
+NATIVE_PKGS=${NATIVE_PKGS:-$(dockerfile_arg NATIVE_PKGS)}
+NATIVE_IMAGE=$(dockerfile_arg NATIVE_IMAGE)
+NATIVE_SUITE=$(dockerfile_arg NATIVE_SUITE)
 CLEANUP=()
 trap 'rm -rf "${CLEANUP[@]}"' EXIT
 
@@ -130,12 +153,46 @@ find_busybox() {
   echo "$bb"
 }
 
+# The native libraries from this host's Debian packages, as a root filesystem
+# tree in $1 (scripts/dlprobe/native-libs.sh: NATIVE_PKGS' libraries, their
+# closure, the loader, libc). apt-get installs missing packages when it can.
+collect_native() {
+  local dest=$1 release codename pkg missing=()
+  release=$( (. /etc/os-release && echo "${PRETTY_NAME:-unknown}") 2>/dev/null || echo unknown)
+  codename=$( (. /etc/os-release && echo "${VERSION_CODENAME:-}") 2>/dev/null || true)
+  [[ "$codename" == "$NATIVE_SUITE" ]] \
+    || die "offline mode copies the native libraries (NATIVE_PKGS) from this host's Debian $NATIVE_SUITE packages; this host is $release"
+  command -v dpkg-query >/dev/null || die "dpkg-query not found"
+  for pkg in $NATIVE_PKGS; do
+    [[ "$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null)" == installed ]] || missing+=("$pkg")
+  done
+  if [[ ${#missing[@]} -gt 0 ]]; then
+    if [[ $(id -u) != 0 ]] || ! command -v apt-get >/dev/null; then
+      die "install the native library packages first: apt-get install --no-install-recommends ${missing[*]}"
+    fi
+    log "apt-get install --no-install-recommends ${missing[*]} (native libraries for the image)"
+    local apt=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}")
+    "${apt[@]}" >&2 || { apt-get update -q >&2 && "${apt[@]}" >&2; } \
+      || die "apt-get install ${missing[*]} failed"
+  fi
+  sh scripts/dlprobe/native-libs.sh "$dest" $NATIVE_PKGS >&2 \
+    || die "collecting the native libraries of $NATIVE_PKGS failed"
+}
+
 make_builder_image() {
   command -v go >/dev/null || die "offline mode needs Go on the host (go not in PATH)"
-  local goroot gover hash tag
+  local goroot gover hash tag stage native
   goroot=$(go env GOROOT)
   gover=$(go env GOVERSION)
-  hash=$(cat go.mod go.sum <(echo "recipe=$BUILDER_RECIPE") | sha256sum | cut -c1-12)
+  stage=$(mktemp -d)
+  CLEANUP+=("$stage")
+  # Collected first (a few seconds): their package versions are part of the tag.
+  native="$stage/opt/imgsvc-native"
+  collect_native "$native"
+  hash=$(cat go.mod go.sum scripts/dlprobe/native-libs.sh \
+             "$native/usr/share/imgsvc/native-libs" \
+             <(grep -h -E '^(Package|Version):' "$native"/var/lib/dpkg/status.d/*) \
+             <(echo "recipe=$BUILDER_RECIPE") | sha256sum | cut -c1-12)
   tag="$BUILDER_REPO:${gover}-${hash}"
   if docker image inspect "$tag" >/dev/null 2>&1; then
     log "reusing builder image $tag"
@@ -143,9 +200,7 @@ make_builder_image() {
   fi
   log "making builder image $tag from the host's $gover ($goroot)"
 
-  local stage bb
-  stage=$(mktemp -d)
-  CLEANUP+=("$stage")
+  local bb
   bb=$(find_busybox)
 
   mkdir -p "$stage"/{bin,etc/ssl/certs,root,tmp,go/pkg/mod,usr/local}
@@ -174,15 +229,15 @@ make_builder_image() {
     export GOMODCACHE="$stage/go/pkg/mod" GOPROXY="$proxy" GOFLAGS="-mod=readonly -modcacherw"
     go mod download
     if [[ -d cmd/imgsvc ]]; then
-      GOOS=linux CGO_ENABLED=0 go list -e -deps ./cmd/imgsvc >/dev/null
+      GOOS=linux CGO_ENABLED=0 go list -e -deps ./cmd/imgsvc ./scripts/dlprobe >/dev/null
     fi
   ) || die "could not download the modules the build needs"
   log "module cache: $(du -sh "$stage/go/pkg/mod" | cut -f1)"
 
-  log "importing (Go toolchain $(du -sh "$goroot" | cut -f1) + busybox + module cache)"
+  log "importing (Go toolchain $(du -sh "$goroot" | cut -f1) + busybox + module cache + native libraries $(du -sh "$native" | cut -f1))"
   local gobase tarball="$stage/rootfs.tar"
   gobase=$(basename "$goroot")
-  tar -C "$stage" -cf "$tarball" bin etc root tmp go
+  tar -C "$stage" -cf "$tarball" bin etc root tmp go opt
   # GOROOT goes in as /usr/local/go, whatever its path on the host.
   tar -C "$(dirname "$goroot")" -rf "$tarball" --anchored \
       --exclude="$gobase/test" --exclude="$gobase/api" \
@@ -194,7 +249,7 @@ make_builder_image() {
       -c 'ENV GOTOOLCHAIN=local GOPROXY=off GOSUMDB=off CGO_ENABLED=0' \
       -c 'WORKDIR /src' \
       -c 'CMD ["/bin/sh"]' \
-      -m "imgsvc offline builder: $gover + busybox + module cache" \
+      -m "imgsvc offline builder: $gover + busybox + module cache + native libraries" \
       "$tarball" "$tag" >/dev/null
   docker run --rm "$tag" go version >&2 || die "builder image $tag does not run go"
   local stale
@@ -207,18 +262,20 @@ make_builder_image() {
 
 case "$MODE" in
   online)
-    BUILD_GO_IMAGE=$GO_IMAGE
-    log "online build: the engine pulls $GO_IMAGE if it does not have it" ;;
+    BUILD_GO_IMAGE=$GO_IMAGE BUILD_NATIVE_IMAGE=$NATIVE_IMAGE
+    log "online build: the engine pulls $GO_IMAGE and $NATIVE_IMAGE if it does not have them" ;;
   auto)
-    if docker image inspect "$GO_IMAGE" >/dev/null 2>&1; then
-      BUILD_GO_IMAGE=$GO_IMAGE
-      log "auto: $GO_IMAGE is present locally, using it"
+    if docker image inspect "$GO_IMAGE" >/dev/null 2>&1 && docker image inspect "$NATIVE_IMAGE" >/dev/null 2>&1; then
+      BUILD_GO_IMAGE=$GO_IMAGE BUILD_NATIVE_IMAGE=$NATIVE_IMAGE
+      log "auto: $GO_IMAGE and $NATIVE_IMAGE are present locally, using them"
     else
-      log "auto: $GO_IMAGE is not present locally, building offline (nothing is pulled)"
+      log "auto: $GO_IMAGE or $NATIVE_IMAGE is not present locally, building offline (nothing is pulled)"
       BUILD_GO_IMAGE=$(make_builder_image)
+      BUILD_NATIVE_IMAGE=$BUILD_GO_IMAGE
     fi ;;
   offline)
-    BUILD_GO_IMAGE=$(make_builder_image) ;;
+    BUILD_GO_IMAGE=$(make_builder_image)
+    BUILD_NATIVE_IMAGE=$BUILD_GO_IMAGE ;;
 esac
 
 TAG_ARGS=()
@@ -226,12 +283,15 @@ for t in "${TAGS[@]}"; do TAG_ARGS+=(-t "$t"); done
 
 log "docker build with the $BUILDER_DESC"
 log "  GO_IMAGE=$BUILD_GO_IMAGE VERSION=$VERSION COMMIT=$COMMIT"
+log "  NATIVE_IMAGE=$BUILD_NATIVE_IMAGE NATIVE_PKGS=$NATIVE_PKGS"
 start=$(date +%s)
 docker build --force-rm "${QUIET[@]}" "${NO_CACHE[@]}" \
   --build-arg "GO_IMAGE=$BUILD_GO_IMAGE" \
   --build-arg "VERSION=$VERSION" \
   --build-arg "COMMIT=$COMMIT" \
   --build-arg "BUILD_DATE=$BUILD_DATE" \
+  --build-arg "NATIVE_IMAGE=$BUILD_NATIVE_IMAGE" \
+  --build-arg "NATIVE_PKGS=$NATIVE_PKGS" \
   "${TAG_ARGS[@]}" \
   -f Dockerfile . >&2
 took=$(( $(date +%s) - start ))
@@ -242,6 +302,21 @@ log "  id:      $(docker image inspect -f '{{.Id}}' "$img")"
 log "  size:    $(docker image inspect -f '{{.Size}}' "$img" | awk '{printf "%.1f MiB", $1/1048576}')"
 log "  user:    $(docker image inspect -f '{{.Config.User}}' "$img")"
 log "  version: $(docker image inspect -f '{{index .Config.Labels "org.opencontainers.image.version"}}' "$img")"
-log "  layers:  $(docker image inspect -f '{{len .RootFS.Layers}}' "$img") (rootfs, binary)"
+log "  layers:  $(docker image inspect -f '{{len .RootFS.Layers}}' "$img") (native libraries, rootfs, binary)"
+
+# --- smoke test ------------------------------------------------------------
+# As it will run: read-only root filesystem, non-root, no network. The
+# libraries must dlopen through purego (and answer a trivial call), the
+# binary must start, and there must be no shell.
+log "smoke test: docker run --rm --read-only --entrypoint /dlprobe $img"
+docker run --rm --read-only --network none --entrypoint /dlprobe "$img" 2>&1 | sed 's/^/    /' >&2 \
+  || die "smoke test: the image cannot load its native libraries (see above)"
+log "smoke test: docker run --rm --read-only $img version"
+docker run --rm --read-only --network none "$img" version 2>&1 | sed 's/^/    /' >&2 \
+  || die "smoke test: /imgsvc does not start in the image"
+if docker run --rm --network none --entrypoint /bin/sh "$img" -c true >/dev/null 2>&1; then
+  die "smoke test: the image has a shell (/bin/sh)"
+fi
+log "smoke test passed"
 # The image name on stdout, for scripts: IMG=$(scripts/docker-build.sh)
 echo "$img"
