@@ -77,6 +77,25 @@ func makeFixtures(t testing.TB, dir string) []fixture {
 	// Several inputs make several top-level images; the first is primary.
 	heic("heic-multi", multi, fixture{want: flat(64, 48, red), tol: 4, depth: 8, images: 3, stored: image.Pt(64, 48)})
 
+	// A 3×2 grid of 128×64 tiles, as phones write (they use 512×512).
+	const cols, rows, tw, th = 3, 2, 128, 64
+	gridSrc := pattern(cols*tw, rows*th, false)
+	var tiles []string
+	for r := range rows {
+		for c := range cols {
+			tile := crop(gridSrc, image.Rect(c*tw, r*th, (c+1)*tw, (r+1)*th))
+			tiles = append(tiles, writePNG(t, dir, fmt.Sprintf("tile%d%d.png", r, c), tile, nil, false))
+		}
+	}
+	heic("heic-tiles", tiles, fixture{})
+	tilesFile := fs[len(fs)-1].path
+	fs = fs[:len(fs)-1]
+	gridFile := out("heic-grid.heic")
+	if err := os.WriteFile(gridFile, heicGrid(t, readFile(t, tilesFile), cols, rows, cols*tw, rows*th), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fs = append(fs, fixture{name: "heic-grid", path: gridFile, format: "heic", want: gridSrc, tol: 6, depth: 8, images: 1, stored: size(gridSrc)})
+
 	avif("avif-lossless-alpha", []string{"-l", srcAPNG}, fixture{want: srcA, depth: 8, alpha: true, images: 1, stored: size(srcA)})
 	for k := 1; k <= 3; k++ {
 		want := src
