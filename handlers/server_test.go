@@ -190,7 +190,7 @@ func TestServer_handleProcess_errors(t *testing.T) {
 		{"multipart wrong part name", mpType, "", "", mp.Bytes(), 400, CodeMissingFilePart, "image", `"photo" (file "photo.png"`},
 		{"multipart garbage", "multipart/form-data; boundary=zzz", "", "", []byte("not multipart at all"), 400, CodeMalformedMultipart, "", "not multipart"},
 		{"unknown option", "image/png", "", "?widht=3", src, 400, imaging.CodeUnknownOption, "widht", `did you mean "width"`},
-		{"not acceptable", "image/png", "image/avif", "", src, 406, CodeNotAcceptable, "", "image/avif"},
+		{"not acceptable", "image/png", "image/jxl", "", src, 406, CodeNotAcceptable, "", "image/jxl"},
 		{"processor error passes through", "image/png", "", "", src, 503, imaging.CodeOverloaded, "", "queue full"},
 	}
 	for _, tt := range tests {
@@ -379,7 +379,8 @@ func TestNegotiate(t *testing.T) {
 		{"application/json", formRaw, "", outJSON, "", false},
 		{"image/jpeg", formRaw, "", outImage, imaging.FormatJPEG, false},
 		{"image/png;q=0.5, image/gif", formRaw, "", outImage, imaging.FormatGIF, false},
-		{"image/avif", formRaw, "", outImage, "", true},
+		{"image/jxl", formRaw, "", outImage, "", true},
+		{"image/avif", formRaw, "", outImage, imaging.FormatAVIF, false},
 		{"image/webp", formRaw, "", outImage, imaging.FormatWebP, false},
 		{"image/avif,image/webp,*/*", formRaw, imaging.FormatAuto, outImage, imaging.FormatAuto, false},
 		{"text/html", formRaw, imaging.FormatAuto, outImage, imaging.FormatAuto, false},
@@ -447,7 +448,8 @@ func TestNegotiate_auto(t *testing.T) {
 		accept string
 		want   []imaging.Format
 	}{
-		{"image/avif,image/webp,image/apng,image/*,*/*;q=0.8", []imaging.Format{imaging.FormatWebP}},
+		{"image/avif,image/webp,image/apng,image/*,*/*;q=0.8", []imaging.Format{imaging.FormatAVIF, imaging.FormatWebP}},
+		{"image/webp,image/avif;q=0.9", []imaging.Format{imaging.FormatAVIF, imaging.FormatWebP}},
 		{"image/webp;q=0.5", []imaging.Format{imaging.FormatWebP}},
 		{"image/webp;q=0", nil},
 		{"image/*,*/*", nil},

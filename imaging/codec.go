@@ -33,9 +33,13 @@ type Codec struct {
 	// decode will cost. It decodes no pixels.
 	Probe func(b []byte) (Info, error)
 	// Native, for a codec that runs a system library, says whether that
-	// library loaded: nil when it did, the loader's error when the codec
-	// runs on its fallback. Nil for pure-Go codecs.
+	// library loaded: nil when it did, the loader's error otherwise. Nil for
+	// pure-Go codecs.
 	Native func() error
+	// Fallback says the codec still works without its system library (on
+	// a WebAssembly build of it); without one, the format is recognised but
+	// refused where the library is missing.
+	Fallback bool
 	// Decoder reads the format; nil when the service cannot.
 	Decoder *Decoder
 	// Encoder writes the format; nil when the service cannot.
@@ -80,24 +84,35 @@ type Encoder struct {
 	// format takes none.
 	Effort Range
 	// Cost is what encoding a w×h image allocates besides the image: the
-	// output buffer as it grows, palettes, native buffers.
-	Cost func(w, h int, o Options) int64
+	// output buffer as it grows, palettes, native buffers. alpha says the
+	// image may have transparent pixels.
+	Cost func(w, h int, alpha bool, o Options) int64
 	// Encode writes img.
 	Encode func(w *bytes.Buffer, img image.Image, o Options) error
 }
 
 // Backend says what the codec runs on now: "go" (pure Go), "native" (the
-// system library) or "wasm" (the WebAssembly build of the library, its
-// fallback where the system has none).
+// system library), "wasm" (the WebAssembly build of the library, its
+// fallback where the system has none) or "unavailable" (no library, no
+// fallback: the format is recognised and refused).
 func (c *Codec) Backend() string {
 	switch {
 	case c.Native == nil:
 		return "go"
 	case c.Native() == nil:
 		return "native"
+	case c.Fallback:
+		return "wasm"
 	}
-	return "wasm"
+	return "unavailable"
 }
+
+// usable reports whether the codec can run on this machine.
+func (c *Codec) usable() bool { return c.Native == nil || c.Fallback || c.Native() == nil }
+
+// reads and writes report what the codec can do on this machine.
+func (c *Codec) reads() bool  { return c.Decoder != nil && c.usable() }
+func (c *Codec) writes() bool { return c.Encoder != nil && c.usable() }
 
 // Range is an inclusive range of integers with a default.
 type Range struct{ Min, Max, Default int }
@@ -105,7 +120,7 @@ type Range struct{ Min, Max, Default int }
 // codecs is the table: one entry per format, in the order documentation
 // lists them. Sniffing tries them in this order.
 func codecs() []*Codec {
-	return []*Codec{jpegCodec(), pngCodec(), webpCodec(), gifCodec(), bmpCodec(), tiffCodec()}
+	return []*Codec{jpegCodec(), pngCodec(), webpCodec(), avifCodec(), heicCodec(), gifCodec(), bmpCodec(), tiffCodec()}
 }
 
 // Codecs returns the table of codecs, for documentation and tests.
@@ -134,7 +149,7 @@ func sniff(b []byte) *Codec {
 // Sniff returns the format of the image in b from its magic bytes, or ""
 // when b is not an image the service reads.
 func Sniff(b []byte) Format {
-	if c := sniff(b); c != nil && c.Decoder != nil {
+	if c := sniff(b); c != nil && c.reads() {
 		return c.Format
 	}
 	return ""
@@ -143,13 +158,13 @@ func Sniff(b []byte) Format {
 // CanDecode reports whether the service reads f.
 func (f Format) CanDecode() bool {
 	c := codecOf(f)
-	return c != nil && c.Decoder != nil
+	return c != nil && c.reads()
 }
 
 // CanEncode reports whether the service writes f.
 func (f Format) CanEncode() bool {
 	c := codecOf(f)
-	return c != nil && c.Encoder != nil
+	return c != nil && c.writes()
 }
 
 // MediaType is f's canonical media type.
@@ -171,7 +186,7 @@ func (f Format) HasAlpha() bool {
 
 // encoder returns f's encoder, nil when the service does not write f.
 func (f Format) encoder() *Encoder {
-	if c := codecOf(f); c != nil {
+	if c := codecOf(f); c != nil && c.writes() {
 		return c.Encoder
 	}
 	return nil
@@ -182,7 +197,7 @@ func (f Format) encoder() *Encoder {
 func AutoFormats() []Format {
 	var cs []*Codec
 	for _, c := range codecs() {
-		if c.AutoRank > 0 && c.Encoder != nil {
+		if c.AutoRank > 0 && c.writes() {
 			cs = append(cs, c)
 		}
 	}
@@ -198,7 +213,7 @@ func AutoFormats() []Format {
 func EncodableFormatNames() []string {
 	var out []string
 	for _, c := range codecs() {
-		if c.Encoder != nil {
+		if c.writes() {
 			out = append(out, string(c.Format))
 		}
 	}
@@ -211,7 +226,7 @@ func EncodableFormatNames() []string {
 func FormatNames() []string {
 	var out []string
 	for _, c := range codecs() {
-		if c.Encoder == nil {
+		if !c.writes() {
 			continue
 		}
 		out = append(out, string(c.Format))
@@ -224,7 +239,7 @@ func FormatNames() []string {
 func DecodableFormatNames() []string {
 	var out []string
 	for _, c := range codecs() {
-		if c.Decoder != nil {
+		if c.reads() {
 			out = append(out, string(c.Format))
 		}
 	}
@@ -235,7 +250,7 @@ func DecodableFormatNames() []string {
 // parameters) to a Format; ok is false for types the service does not read.
 func FormatFromMediaType(mt string) (Format, bool) {
 	for _, c := range codecs() {
-		if c.Decoder != nil && slices.Contains(c.MediaTypes, mt) {
+		if c.reads() && slices.Contains(c.MediaTypes, mt) {
 			return c.Format, true
 		}
 	}
@@ -259,7 +274,7 @@ func formatNamed(s string) Format {
 func decodableTitles() string {
 	var t []string
 	for _, c := range codecs() {
-		if c.Decoder != nil {
+		if c.reads() {
 			t = append(t, c.Title)
 		}
 	}

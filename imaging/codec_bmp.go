@@ -34,7 +34,7 @@ func bmpCodec() *Codec {
 		Encoder: &Encoder{
 			Library:  "golang.org/x/image/bmp (pure Go)",
 			Lossless: true,
-			Cost:     func(w, h int, _ Options) int64 { return int64(w)*int64(h)*8 + encoderFixed },
+			Cost:     func(w, h int, _ bool, _ Options) int64 { return int64(w)*int64(h)*8 + encoderFixed },
 			Encode:   func(w *bytes.Buffer, img image.Image, _ Options) error { return bmp.Encode(w, img) },
 		},
 	}

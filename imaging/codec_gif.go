@@ -36,7 +36,7 @@ func gifCodec() *Codec {
 		Encoder: &Encoder{
 			Library: "image/gif (pure Go)",
 			// The paletted image the quantiser makes, and the output.
-			Cost: func(w, h int, _ Options) int64 { return int64(w)*int64(h)*3 + encoderFixed },
+			Cost: func(w, h int, _ bool, _ Options) int64 { return int64(w)*int64(h)*3 + encoderFixed },
 			Encode: func(w *bytes.Buffer, img image.Image, _ Options) error {
 				return gif.Encode(w, img, &gif.Options{NumColors: 256})
 			},

@@ -42,7 +42,7 @@ func jpegCodec() *Codec {
 			Quality: DefaultQuality,
 			// The output buffer as it grows: at most about 1.5 bytes a
 			// pixel at quality 100, doubled while it grows.
-			Cost: func(w, h int, _ Options) int64 { return int64(w)*int64(h)*3 + encoderFixed },
+			Cost: func(w, h int, _ bool, _ Options) int64 { return int64(w)*int64(h)*3 + encoderFixed },
 			Encode: func(w *bytes.Buffer, img image.Image, o Options) error {
 				return jpeg.Encode(w, jpegFriendly(img), &jpeg.Options{Quality: qualityOr(o.Quality, DefaultQuality)})
 			},

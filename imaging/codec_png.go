@@ -42,7 +42,7 @@ func pngCodec() *Codec {
 			Lossless: true,
 			// The compressed output, as large as the raw samples for noise,
 			// doubled while it grows.
-			Cost: func(w, h int, _ Options) int64 { return int64(w)*int64(h)*8 + encoderFixed },
+			Cost: func(w, h int, _ bool, _ Options) int64 { return int64(w)*int64(h)*8 + encoderFixed },
 			Encode: func(w *bytes.Buffer, img image.Image, _ Options) error {
 				enc := png.Encoder{CompressionLevel: png.DefaultCompression}
 				return enc.Encode(w, img)

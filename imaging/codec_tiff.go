@@ -42,7 +42,7 @@ func tiffCodec() *Codec {
 		Encoder: &Encoder{
 			Library:  "golang.org/x/image/tiff (pure Go)",
 			Lossless: true,
-			Cost:     func(w, h int, _ Options) int64 { return int64(w)*int64(h)*8 + encoderFixed },
+			Cost:     func(w, h int, _ bool, _ Options) int64 { return int64(w)*int64(h)*8 + encoderFixed },
 			Encode: func(w *bytes.Buffer, img image.Image, _ Options) error {
 				return tiff.Encode(w, img, &tiff.Options{Compression: tiff.Deflate, Predictor: true})
 			},

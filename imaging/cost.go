@@ -3,7 +3,9 @@ package imaging
 import (
 	"image"
 	"image/color"
+	"math"
 
+	"github.com/imgsvc/imgsvc/imaging/internal/heif"
 	"github.com/imgsvc/imgsvc/imaging/internal/jpegscale"
 )
 
@@ -23,6 +25,11 @@ type header struct {
 	webpLossless bool
 	// alpha says the image may have transparent pixels.
 	alpha bool
+	// heif is what libheif read of a HEIC or AVIF file.
+	heif heif.Header
+	// codedPixels is the largest frame the file's coded data declares, where
+	// that can exceed its header's size (HEIF items); 0 when it cannot.
+	codedPixels int64
 }
 
 // headerOf is what an image.Config says of the decode: the bytes per pixel
@@ -179,11 +186,23 @@ func (pl *Plan) transformChain(d DecodeCost) []int64 {
 	return chain
 }
 
+// outAlpha says the output may have transparent pixels: the input has
+// alpha, or padding or a rotation adds transparent pixels, in a format that
+// keeps them.
+func (pl *Plan) outAlpha() bool {
+	if !pl.OutFormat.HasAlpha() {
+		return false
+	}
+	o := pl.Options
+	added := !o.HasBackground && (pl.padWidth > 0 || math.Mod(o.Rotate, 90) != 0)
+	return pl.Info.hdr.alpha || added || o.HasBackground && o.Background.A < 255
+}
+
 // encodeCost is what the output format's encoder allocates besides the
 // image it encodes, and the copy keepEXIF makes.
 func (pl *Plan) encodeCost() int64 {
 	if e := pl.OutFormat.encoder(); e != nil {
-		return e.Cost(pl.OutWidth, pl.OutHeight, pl.Options) + int64(pl.OutWidth)*int64(pl.OutHeight)/4
+		return e.Cost(pl.OutWidth, pl.OutHeight, pl.outAlpha(), pl.Options) + int64(pl.OutWidth)*int64(pl.OutHeight)/4
 	}
 	return encoderFixed
 }

@@ -136,6 +136,14 @@ func TestPlan_costBoundsPeakHeap(t *testing.T) {
 		{"webp lossy alpha", "libwebp lossy", func(t *testing.T) []byte {
 			return tool(t, "cwebp", ".png", encodeAs(t, translucent, FormatPNG), "-quiet", "-q", "80", "IN", "-o", "OUT")
 		}},
+		{"heic", "libheif", func(t *testing.T) []byte {
+			needHeif(t, "heif-enc")
+			return heifFile(t, "heif-enc", encodeAs(t, opaque, FormatPNG), "-q", "70")
+		}},
+		{"avif with alpha", "libheif", func(t *testing.T) []byte {
+			needHeif(t, "avifenc")
+			return heifFile(t, "avifenc", encodeAs(t, translucent, FormatPNG), "-s", "9")
+		}},
 		{"webp lossless", "x/image/webp lossless", func(t *testing.T) []byte {
 			return tool(t, "cwebp", ".png", encodeAs(t, translucent, FormatPNG), "-quiet", "-lossless", "-z", "1", "IN", "-o", "OUT")
 		}},
@@ -184,7 +192,8 @@ func TestPlan_costBoundsPeakHeap(t *testing.T) {
 				}
 				// libwebp's buffers are native: the Go heap does not see them,
 				// so the cost is rightly above the Go peak there.
-				native := pl.decodeCost().Path == "libwebp lossy" || pl.OutFormat == FormatWebP
+				native := pl.decodeCost().Path == "libwebp lossy" || pl.decodeCost().Path == "libheif" ||
+					pl.OutFormat == FormatWebP || pl.OutFormat == FormatAVIF
 				if slack := pl.Cost - peak; slack > 4*peak+8<<20 && !native {
 					t.Errorf("%v: cost %.1f MB is far above the peak %.1f MB: the budget would be wasted", q, float64(pl.Cost)/1e6, float64(peak)/1e6)
 				}

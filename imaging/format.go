@@ -17,6 +17,8 @@ const (
 	FormatBMP  Format = "bmp"
 	FormatTIFF Format = "tiff"
 	FormatWebP Format = "webp"
+	FormatAVIF Format = "avif"
+	FormatHEIC Format = "heic"
 	// FormatAuto asks for the best format the client accepts (Options.Accept).
 	FormatAuto Format = "auto"
 )

@@ -99,12 +99,13 @@ func TestFormatFromMediaType(t *testing.T) {
 	for mt, want := range map[string]Format{
 		"image/jpeg": FormatJPEG, "image/jpg": FormatJPEG, "image/png": FormatPNG, "image/gif": FormatGIF,
 		"image/webp": FormatWebP, "image/bmp": FormatBMP, "image/x-ms-bmp": FormatBMP, "image/tiff": FormatTIFF,
+		"image/avif": FormatAVIF, "image/heic": FormatHEIC, "image/heif": FormatHEIC,
 	} {
 		if got, ok := FormatFromMediaType(mt); !ok || got != want {
 			t.Errorf("FormatFromMediaType(%q) = %q, %v; want %q", mt, got, ok, want)
 		}
 	}
-	if _, ok := FormatFromMediaType("image/heic"); ok {
-		t.Error("image/heic should not be readable")
+	if _, ok := FormatFromMediaType("image/jxl"); ok {
+		t.Error("image/jxl should not be readable")
 	}
 }

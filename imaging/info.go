@@ -33,7 +33,7 @@ func (i Info) Pixels() int64 { return int64(i.Width) * int64(i.Height) }
 // parsed.
 func Inspect(b []byte) (Info, error) {
 	c := sniff(b)
-	if c == nil || c.Decoder == nil {
+	if c == nil || !c.reads() {
 		return Info{}, UnsupportedFormatError(b)
 	}
 	info, err := c.Probe(b)

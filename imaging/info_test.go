@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"image/color/palette"
 	"image/gif"
+	"reflect"
 	"testing"
 )
 
@@ -36,7 +37,7 @@ func TestInspect(t *testing.T) {
 			tt.want.ContentType = tt.want.Format.MediaType()
 			tt.want.Bytes = len(tt.b)
 			got.hdr = header{} // the decode's cost facts: TestPlan_costBoundsPeakHeap checks them
-			if got != tt.want {
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Inspect = %+v, want %+v", got, tt.want)
 			}
 		})

@@ -320,7 +320,7 @@ func parseFormat(v, field string) (Format, error) {
 func maxEffort() int {
 	m := 0
 	for _, c := range codecs() {
-		if c.Encoder != nil {
+		if c.writes() {
 			m = max(m, c.Encoder.Effort.Max)
 		}
 	}

@@ -133,7 +133,7 @@ func checkCtx(ctx context.Context) error {
 // decode runs the decoder the header chose, at the plan's scale.
 func (p *Pipeline) decode(b []byte, pl Plan) (image.Image, error) {
 	c := codecOf(pl.Info.Format)
-	if c == nil || c.Decoder == nil {
+	if c == nil || !c.reads() {
 		return nil, UnsupportedFormatError(b)
 	}
 	img, err := c.Decoder.Decode(b, pl.Info, pl.scale)

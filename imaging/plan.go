@@ -66,6 +66,12 @@ func (p *Pipeline) Plan(src []byte, opt Options) (Plan, error) {
 			info.Width, info.Height, info.Pixels(), p.limits.MaxInputPixels).
 			WithHint("downscale the image before sending it").WithLimit(LimitInputPixels)
 	}
+	if info.hdr.codedPixels > p.limits.MaxInputPixels {
+		// A HEIF item may code a larger frame than its header says.
+		return Plan{}, Errorf(CodeImageTooLarge, "the image says %d×%d, but its coded data holds a frame of %d pixels; the limit is %d pixels",
+			info.Width, info.Height, info.hdr.codedPixels, p.limits.MaxInputPixels).
+			WithHint("re-encode the image; its coded frame does not match its header").WithLimit(LimitInputPixels)
+	}
 	pl := Plan{Info: info, Options: opt, OutFormat: opt.Format, DecodeScale: 1}
 	if pl.OutFormat == "" {
 		pl.OutFormat = info.Format
@@ -151,7 +157,7 @@ func checkEncoderOptions(o *Options, f Format, named bool) error {
 func formatsWith(has func(*Encoder) bool) []string {
 	var out []string
 	for _, c := range codecs() {
-		if c.Encoder != nil && has(c.Encoder) {
+		if c.writes() && has(c.Encoder) {
 			out = append(out, "format="+string(c.Format))
 		}
 	}

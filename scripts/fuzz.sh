@@ -25,6 +25,7 @@ ALL=(
 	./imaging:FuzzTransform
 	./imaging:FuzzDecodePNG
 	./imaging/internal/jpegscale:FuzzDecode
+	./imaging/internal/heif:FuzzDecode
 	./handlers:FuzzRawBody
 	./handlers:FuzzMultipart
 	./handlers:FuzzJSON

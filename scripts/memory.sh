@@ -14,7 +14,8 @@
 #   - 200 uploads that declare Content-Length: 33000000, send 4 bytes and
 #     stall for 15 s, with a normal request in the middle,
 #   - 24 concurrent genuine 30 MB uploads, and the same 30 MB PNG of noise
-#     re-encoded at full size, 4 at once (jobs near the budget),
+#     re-encoded at full size as PNG and JPEG, and at 1800 px as WebP
+#     (whose encoder's buffers are native), 4 at once (jobs near the budget),
 # and checks peak RSS < 480 MiB in every scenario (VmHWM, reset between
 # scenarios), the Go heap < 300 MB while the uploads stall, that the normal
 # request is answered 200, and that every answer is 200, 413, 422 or 503.

@@ -691,8 +691,8 @@ func e2eCurlErrors(t *testing.T, s, small *binInstance, f func(string) string) {
 			want: e2eWant{400, "unknown_option", "width", []string{"width"}, nil}},
 		{name: "output too large", route: "/v1/process?width=20000&height=20000&fit=fill", args: jpg,
 			want: e2eWant{422, "output_too_large", "", []string{"20000×20000", "400000000", "50000000"}, []string{"-max-output-pixels"}}},
-		{name: "Accept image/avif", args: append(append([]string{}, jpg...), "-H", "Accept: image/avif"),
-			want: e2eWant{406, "not_acceptable", "", []string{"image/avif", "image/jpeg", "image/webp"}, nil}},
+		{name: "Accept image/jxl", args: append(append([]string{}, jpg...), "-H", "Accept: image/jxl"),
+			want: e2eWant{406, "not_acceptable", "", []string{"image/jxl", "image/jpeg", "image/webp", "image/avif"}, nil}},
 		{name: "Accept conflicts with format", route: "/v1/process?format=png", args: append(append([]string{}, jpg...), "-H", "Accept: image/jpeg"),
 			want: e2eWant{406, "not_acceptable", "", []string{"image/png"}, nil}},
 		{name: "GET on process", args: []string{"-X", "GET"},
@@ -1022,7 +1022,7 @@ func e2ePythonCases(t *testing.T, s *binInstance, imgDir string) {
 		errCase("multipart_wrong_part_name", e2eWant{400, "missing_file_part", "image", []string{`"photo"`, `"width"`}, []string{`files={"image"`}}),
 		errCase("multipart_metadata_not_object", e2eWant{400, "invalid_metadata", "metadata", nil, nil}),
 		errCase("multipart_header_without_boundary", e2eWant{400, "malformed_multipart", "", []string{"boundary"}, []string{"files="}}),
-		errCase("accept_avif", e2eWant{406, "not_acceptable", "", []string{"image/avif"}, nil}),
+		errCase("accept_jxl", e2eWant{406, "not_acceptable", "", []string{"image/jxl"}, nil}),
 	}
 	seen := map[string]bool{}
 	for _, tt := range tests {

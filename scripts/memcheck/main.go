@@ -118,6 +118,8 @@ func run() error {
 		{fmt.Sprintf("%d concurrent 30 MB uploads, width=300", c.uploads), post(big, "width=300", c.uploads)},
 		{"30 MB noise PNG re-encoded at full size, 4 at once", post(big, "", 4)},
 		{"30 MB noise PNG to JPEG at full size, rotate=90, 4 at once", post(big, "format=jpeg&rotate=90", 4)},
+		// libwebp's buffers are native: the Go heap and GOMEMLIMIT do not see them.
+		{"30 MB noise PNG to WebP at 1800 px, 4 at once", post(big, "format=webp&width=1800", 4)},
 	}
 	fmt.Printf("memcheck: inputs: 16-bit RGB %d KiB, 16-bit RGBA %d KiB, interlaced %d KiB, noise %.1f MB\n",
 		len(rgb16)>>10, len(rgba16)>>10, len(interlaced)>>10, float64(len(big))/1e6)

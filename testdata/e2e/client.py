@@ -283,11 +283,11 @@ class Client:
             )
         return r, {}
 
-    def case_accept_avif(self):
+    def case_accept_jxl(self):
         r = requests.post(
             self.url("/v1/process"),
             data=self.read("photo.jpg"),
-            headers={"Content-Type": "image/jpeg", "Accept": "image/avif"},
+            headers={"Content-Type": "image/jpeg", "Accept": "image/jxl"},
             timeout=TIMEOUT,
         )
         return r, {}
