@@ -73,9 +73,9 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 echo "==> the container image, with the stack file's limits (512 MiB, 1 CPU, GOMEMLIMIT=460MiB)"
-if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
-	scripts/docker-build.sh -q -t "$IMAGE" >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
-fi
+# Always build: an image left by an earlier run may hold older code (the
+# build reuses its cached layers when nothing changed).
+scripts/docker-build.sh -q -t "$IMAGE" >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
 docker rm -f "$NAME" >/dev/null 2>&1 || true
 docker run -d --name "$NAME" --memory 512m --memory-swap 512m --cpus 1 \
 	-e GOMEMLIMIT=460MiB -e IMGSVC_LOG_LEVEL=warn \
