@@ -27,13 +27,7 @@ from PIL import Image, ImageCms
 srgb = ImageCms.createProfile("sRGB")
 for job in json.load(open(sys.argv[1])):
     data = open(job["in"], "rb").read()
-    n = len(data) // len(job["mode"].replace("L", "L"))
-    if job["mode"] == "L":
-        n = len(data)
-    elif job["mode"] == "RGB":
-        n = len(data) // 3
-    else:
-        n = len(data) // 4
+    n = len(data) // {"L": 1, "RGB": 3, "CMYK": 4}[job["mode"]]
     im = Image.frombytes(job["mode"], (n, 1), data)
     out = ImageCms.profileToProfile(im, ImageCms.ImageCmsProfile(job["profile"]), srgb,
                                     renderingIntent=0, outputMode="RGB")

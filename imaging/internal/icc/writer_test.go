@@ -13,7 +13,7 @@ type testTag struct {
 	data []byte
 }
 
-func be16(v int) []byte { return binary.BigEndian.AppendUint16(nil, uint16(v)) }
+func be16(v int) []byte    { return binary.BigEndian.AppendUint16(nil, uint16(v)) }
 func be32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
 func s15(v float64) []byte { return be32(uint32(int32(math.Round(v * 65536)))) }
 
