@@ -103,20 +103,24 @@ func testPixels(t testing.TB, channels int, photo image.Image) []byte {
 	bnd := photo.Bounds()
 	for y := bnd.Min.Y; y < bnd.Max.Y; y += 23 {
 		for x := bnd.Min.X; x < bnd.Max.X; x += 19 {
-			r, g, b, _ := photo.At(x, y).RGBA()
-			r8, g8, b8 := byte(r>>8), byte(g>>8), byte(b>>8)
-			switch channels {
-			case 1:
-				px = append(px, byte((299*int(r8)+587*int(g8)+114*int(b8)+500)/1000))
-			case 3:
-				px = append(px, r8, g8, b8)
-			case 4:
-				k := 255 - max(r8, g8, b8)
-				px = append(px, 255-r8-k, 255-g8-k, 255-b8-k, k)
-			}
+			px = append(px, photoPixel(photo, x, y, channels)...)
 		}
 	}
 	return px
+}
+
+// photoPixel returns a photo's pixel as grey, RGB or naive CMYK.
+func photoPixel(photo image.Image, x, y, channels int) []byte {
+	r, g, b, _ := photo.At(x, y).RGBA()
+	r8, g8, b8 := byte(r>>8), byte(g>>8), byte(b>>8)
+	switch channels {
+	case 1:
+		return []byte{byte((299*int(r8) + 587*int(g8) + 114*int(b8) + 500) / 1000)}
+	case 3:
+		return []byte{r8, g8, b8}
+	}
+	k := 255 - max(r8, g8, b8)
+	return []byte{255 - r8 - k, 255 - g8 - k, 255 - b8 - k, k}
 }
 
 func loadPhoto(t testing.TB) image.Image {

@@ -38,9 +38,14 @@ type Transform struct {
 	// fractions (0..1<<16) for each input byte.
 	grid  int
 	nodes []uint16
-	idx   [4][256]int32 // offset of the lower node, in uint16 elements
-	step  [4][256]int32 // offset to the upper node (0 at the last node)
-	frac  [4][256]int32
+	ax    [4][256]axis
+}
+
+// axis locates an input byte on one axis of the grid.
+type axis struct {
+	off  int32 // offset of the lower node, in uint16 elements
+	step int32 // offset to the upper node (0 at the last node)
+	frac int32 // position between them, 0..1<<16
 }
 
 // Channels returns the number of bytes per input pixel the transform reads: 1, 3 or 4.
@@ -350,7 +355,7 @@ func toSRGB16(m *[9]float64, xyz [3]float64) [3]uint16 {
 	return o
 }
 
-func to8(v uint16) uint8 { return uint8((uint32(v)*65281 + 8388608) >> 24) }
+func to8(v uint32) uint8 { return uint8((v*65281 + 8388608) >> 24) }
 
 func (t *Transform) buildMatrix(ms *matrixShaper) {
 	out := xyzToSRGB()
@@ -376,7 +381,7 @@ func (t *Transform) buildGray(f pcsFunc) {
 	t.gray = make([][3]uint8, 256)
 	for i := range t.gray {
 		o := toSRGB16(&m, f([]float64{float64(i) / 255}))
-		t.gray[i] = [3]uint8{to8(o[0]), to8(o[1]), to8(o[2])}
+		t.gray[i] = [3]uint8{to8(uint32(o[0])), to8(uint32(o[1])), to8(uint32(o[2]))}
 	}
 	t.gray[255] = [3]uint8{255, 255, 255} // LittleCMS's white fix-up
 }
@@ -417,11 +422,11 @@ func (t *Transform) buildGrid(f pcsFunc, n int) {
 			num := v * (g - 1)
 			i0 := num / 255
 			rem := num % 255
-			t.idx[c][v] = int32(i0 * stride)
+			a := axis{off: int32(i0 * stride), frac: int32((rem*65536 + 127) / 255)}
 			if i0 < g-1 {
-				t.step[c][v] = int32(stride)
+				a.step = int32(stride)
 			}
-			t.frac[c][v] = int32((rem*65536 + 127) / 255)
+			t.ax[c][v] = a
 		}
 		stride *= g
 	}
@@ -444,11 +449,7 @@ func (t *Transform) Apply(dst []byte, dstStep int, src []byte, srcStep int) erro
 	}
 	switch {
 	case t.gray != nil:
-		for i := 0; i < n; i++ {
-			o := t.gray[src[i*srcStep]]
-			d := dst[i*dstStep : i*dstStep+3]
-			d[0], d[1], d[2] = o[0], o[1], o[2]
-		}
+		t.applyGray(dst, dstStep, src, srcStep, n)
 	case t.enc != nil:
 		t.applyMatrix(dst, dstStep, src, srcStep, n)
 	case t.channels == 3:
@@ -459,13 +460,23 @@ func (t *Transform) Apply(dst []byte, dstStep int, src []byte, srcStep int) erro
 	return nil
 }
 
+func (t *Transform) applyGray(dst []byte, dstStep int, src []byte, srcStep, n int) {
+	g := t.gray[:256]
+	for i, si, di := 0, 0, 0; i < n; i, si, di = i+1, si+srcStep, di+dstStep {
+		o := &g[src[si]]
+		d := dst[di : di+3 : di+3]
+		d[0], d[1], d[2] = o[0], o[1], o[2]
+	}
+}
+
 func (t *Transform) applyMatrix(dst []byte, dstStep int, src []byte, srcStep, n int) {
 	m := &t.mat
 	enc := t.enc[:1<<14+1]
-	for i := 0; i < n; i++ {
-		s := src[i*srcStep : i*srcStep+3]
-		r, g, b := int64(t.lin[0][s[0]]), int64(t.lin[1][s[1]]), int64(t.lin[2][s[2]])
-		d := dst[i*dstStep : i*dstStep+3]
+	l0, l1, l2 := &t.lin[0], &t.lin[1], &t.lin[2]
+	for i, si, di := 0, 0, 0; i < n; i, si, di = i+1, si+srcStep, di+dstStep {
+		s := src[si : si+3 : si+3]
+		r, g, b := int64(l0[s[0]]), int64(l1[s[1]]), int64(l2[s[2]])
+		d := dst[di : di+3 : di+3]
 		d[0] = enc[clamp14((m[0]*r+m[1]*g+m[2]*b+1<<13)>>14)]
 		d[1] = enc[clamp14((m[3]*r+m[4]*g+m[5]*b+1<<13)>>14)]
 		d[2] = enc[clamp14((m[6]*r+m[7]*g+m[8]*b+1<<13)>>14)]
@@ -482,92 +493,70 @@ func clamp14(v int64) int64 {
 	return v
 }
 
-// tetra3 interpolates the cube at base whose three axes have steps s and
-// fractions f (0..1<<16), writing 8-bit sRGB to d.
-func tetra3(nodes []uint16, base int32, s, f [3]int32, d []byte) {
-	// Order the axes by decreasing fraction.
-	if f[1] > f[0] {
-		f[0], f[1] = f[1], f[0]
-		s[0], s[1] = s[1], s[0]
+// tetra interpolates the cell at base of the 16-bit grid along axes a, b,
+// c, returning 16-bit values. The path through the cell steps first along
+// the axis with the largest fraction and last along the smallest; both are
+// picked with conditional moves, as photos' fractions are too random for
+// the branch predictor.
+func tetra(nodes []uint16, base int32, a, b, c axis) (uint32, uint32, uint32) {
+	hiF, hiS := a.frac, a.step
+	if b.frac > hiF {
+		hiF, hiS = b.frac, b.step
 	}
-	if f[2] > f[1] {
-		f[1], f[2] = f[2], f[1]
-		s[1], s[2] = s[2], s[1]
-		if f[1] > f[0] {
-			f[0], f[1] = f[1], f[0]
-			s[0], s[1] = s[1], s[0]
-		}
+	if c.frac > hiF {
+		hiF, hiS = c.frac, c.step
 	}
-	n1 := base + s[0]
-	n2 := n1 + s[1]
-	n3 := n2 + s[2]
-	for k := int32(0); k < 3; k++ {
-		v0 := int32(nodes[base+k])
-		v1 := int32(nodes[n1+k])
-		v2 := int32(nodes[n2+k])
-		v3 := int32(nodes[n3+k])
-		v := v0 + int32((int64(f[0])*int64(v1-v0)+int64(f[1])*int64(v2-v1)+int64(f[2])*int64(v3-v2)+1<<15)>>16)
-		d[k] = to8(uint16(v))
+	loF, loS := a.frac, a.step
+	if b.frac <= loF {
+		loF, loS = b.frac, b.step
 	}
+	if c.frac <= loF {
+		loF, loS = c.frac, c.step
+	}
+	midF := a.frac + b.frac + c.frac - hiF - loF
+	n1 := base + hiS
+	n3 := base + a.step + b.step + c.step
+	n2 := n3 - loS
+	p0 := nodes[base : base+3 : base+3]
+	p1 := nodes[n1 : n1+3 : n1+3]
+	p2 := nodes[n2 : n2+3 : n2+3]
+	p3 := nodes[n3 : n3+3 : n3+3]
+	// Weights sum to 1<<16, so the sums fit in 32 bits.
+	w0, w1, w2, w3 := uint32(1<<16-hiF), uint32(hiF-midF), uint32(midF-loF), uint32(loF)
+	r := (w0*uint32(p0[0]) + w1*uint32(p1[0]) + w2*uint32(p2[0]) + w3*uint32(p3[0]) + 1<<15) >> 16
+	g := (w0*uint32(p0[1]) + w1*uint32(p1[1]) + w2*uint32(p2[1]) + w3*uint32(p3[1]) + 1<<15) >> 16
+	bl := (w0*uint32(p0[2]) + w1*uint32(p1[2]) + w2*uint32(p2[2]) + w3*uint32(p3[2]) + 1<<15) >> 16
+	return r, g, bl
 }
 
 func (t *Transform) apply3(dst []byte, dstStep int, src []byte, srcStep, n int) {
-	for i := 0; i < n; i++ {
-		s := src[i*srcStep : i*srcStep+3]
-		base := t.idx[0][s[0]] + t.idx[1][s[1]] + t.idx[2][s[2]]
-		tetra3(t.nodes, base,
-			[3]int32{t.step[0][s[0]], t.step[1][s[1]], t.step[2][s[2]]},
-			[3]int32{t.frac[0][s[0]], t.frac[1][s[1]], t.frac[2][s[2]]},
-			dst[i*dstStep:i*dstStep+3])
+	x0, x1, x2 := &t.ax[0], &t.ax[1], &t.ax[2]
+	for i, si, di := 0, 0, 0; i < n; i, si, di = i+1, si+srcStep, di+dstStep {
+		s := src[si : si+3 : si+3]
+		a, b, c := x0[s[0]], x1[s[1]], x2[s[2]]
+		r, g, bl := tetra(t.nodes, a.off+b.off+c.off, a, b, c)
+		d := dst[di : di+3 : di+3]
+		d[0], d[1], d[2] = to8(r), to8(g), to8(bl)
 	}
 }
 
 // apply4 interpolates linearly along the first channel between two
 // tetrahedral interpolations of the other three, as LittleCMS does.
 func (t *Transform) apply4(dst []byte, dstStep int, src []byte, srcStep, n int) {
-	var lo, hi [3]int32
-	for i := 0; i < n; i++ {
-		s := src[i*srcStep : i*srcStep+4]
-		base := t.idx[1][s[1]] + t.idx[2][s[2]] + t.idx[3][s[3]]
-		st := [3]int32{t.step[1][s[1]], t.step[2][s[2]], t.step[3][s[3]]}
-		fr := [3]int32{t.frac[1][s[1]], t.frac[2][s[2]], t.frac[3][s[3]]}
-		b0 := base + t.idx[0][s[0]]
-		tetra16(t.nodes, b0, st, fr, &lo)
-		d := dst[i*dstStep : i*dstStep+3]
-		f0 := t.frac[0][s[0]]
-		if f0 == 0 {
-			d[0], d[1], d[2] = to8(uint16(lo[0])), to8(uint16(lo[1])), to8(uint16(lo[2]))
-			continue
+	x0, x1, x2, x3 := &t.ax[0], &t.ax[1], &t.ax[2], &t.ax[3]
+	for i, si, di := 0, 0, 0; i < n; i, si, di = i+1, si+srcStep, di+dstStep {
+		s := src[si : si+4 : si+4]
+		k, a, b, c := x0[s[0]], x1[s[1]], x2[s[2]], x3[s[3]]
+		base := k.off + a.off + b.off + c.off
+		r, g, bl := tetra(t.nodes, base, a, b, c)
+		if k.frac != 0 {
+			r1, g1, b1 := tetra(t.nodes, base+k.step, a, b, c)
+			f, h := uint32(k.frac), uint32(1<<16-k.frac)
+			r = (h*r + f*r1 + 1<<15) >> 16
+			g = (h*g + f*g1 + 1<<15) >> 16
+			bl = (h*bl + f*b1 + 1<<15) >> 16
 		}
-		tetra16(t.nodes, b0+t.step[0][s[0]], st, fr, &hi)
-		for k := range d {
-			v := lo[k] + int32((int64(f0)*int64(hi[k]-lo[k])+1<<15)>>16)
-			d[k] = to8(uint16(v))
-		}
-	}
-}
-
-func tetra16(nodes []uint16, base int32, s, f [3]int32, o *[3]int32) {
-	if f[1] > f[0] {
-		f[0], f[1] = f[1], f[0]
-		s[0], s[1] = s[1], s[0]
-	}
-	if f[2] > f[1] {
-		f[1], f[2] = f[2], f[1]
-		s[1], s[2] = s[2], s[1]
-		if f[1] > f[0] {
-			f[0], f[1] = f[1], f[0]
-			s[0], s[1] = s[1], s[0]
-		}
-	}
-	n1 := base + s[0]
-	n2 := n1 + s[1]
-	n3 := n2 + s[2]
-	for k := int32(0); k < 3; k++ {
-		v0 := int32(nodes[base+k])
-		v1 := int32(nodes[n1+k])
-		v2 := int32(nodes[n2+k])
-		v3 := int32(nodes[n3+k])
-		o[k] = v0 + int32((int64(f[0])*int64(v1-v0)+int64(f[1])*int64(v2-v1)+int64(f[2])*int64(v3-v2)+1<<15)>>16)
+		d := dst[di : di+3 : di+3]
+		d[0], d[1], d[2] = to8(r), to8(g), to8(bl)
 	}
 }
