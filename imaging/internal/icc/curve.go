@@ -13,6 +13,20 @@ type curve struct {
 	table []float64 // sampled values in [0, 1], if tabulated
 	ptype int       // -1 identity, 0..4 parametric
 	p     [7]float64
+	memo  []float64 // parametric values at i/(len(memo)-1), if memoized
+}
+
+// memoize precomputes a parametric curve at n evenly spaced points, the
+// grid nodes a transform will sample it at.
+func (c *curve) memoize(n int) {
+	if c.table != nil || c.ptype < 0 || n < 2 {
+		return
+	}
+	m := make([]float64, n)
+	for i := range m {
+		m[i] = c.eval(float64(i) / float64(n-1))
+	}
+	c.memo = m
 }
 
 func identityCurve() *curve { return &curve{ptype: -1} }
@@ -83,6 +97,13 @@ func (c *curve) eval(x float64) float64 {
 	}
 	if c.ptype < 0 {
 		return x
+	}
+	if m := c.memo; m != nil && x >= 0 && x <= 1 {
+		f := x * float64(len(m)-1)
+		i := int(f + 0.5)
+		if math.Abs(f-float64(i)) < 1e-9 {
+			return m[i]
+		}
 	}
 	y := c.para(x)
 	if !finite(y) {

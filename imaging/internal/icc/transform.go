@@ -175,6 +175,11 @@ func (p *Profile) lutPipeline(sig string, n int) (pcsFunc, error) {
 	if l.nIn != n || l.nOut != 3 {
 		return nil, invalidf("%s maps %d to %d channels, want %d to 3", sig, l.nIn, l.nOut, n)
 	}
+	if l.preMatrix == nil {
+		for _, c := range l.a {
+			c.memoize(gridSize(n))
+		}
+	}
 	if p.PCS == SpaceXYZ {
 		// u1Fixed15: 0x8000 is 1.0.
 		const k = 65535.0 / 32768
@@ -342,7 +347,9 @@ func srgbEncode(v float64) float64 {
 	if v < 0.04045/12.92 {
 		return v * 12.92
 	}
-	return 1.055*math.Pow(v, 1/2.4) - 0.055
+	// v^(1/2.4) = v^(5/12) = c·c^(1/4) with c = ∛v, cheaper than math.Pow.
+	c := math.Cbrt(v)
+	return 1.055*c*math.Sqrt(math.Sqrt(c)) - 0.055
 }
 
 // toSRGB16 converts PCS XYZ to sRGB in 16 bits.
@@ -386,11 +393,19 @@ func (t *Transform) buildGray(f pcsFunc) {
 	t.gray[255] = [3]uint8{255, 255, 255} // LittleCMS's white fix-up
 }
 
-func (t *Transform) buildGrid(f pcsFunc, n int) {
-	g := gridRGB
-	if n == 4 {
-		g = gridCMYK
+// gridSize is the number of nodes a side of the table for n input channels.
+func gridSize(n int) int {
+	switch n {
+	case 1:
+		return 256
+	case 4:
+		return gridCMYK
 	}
+	return gridRGB
+}
+
+func (t *Transform) buildGrid(f pcsFunc, n int) {
+	g := gridSize(n)
 	t.grid = g
 	total := 1
 	for i := 0; i < n; i++ {
