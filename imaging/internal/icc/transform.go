@@ -57,7 +57,26 @@ type pcsFunc func(in []float64) [3]float64
 // ToSRGB builds the perceptual-intent transform from the profile's colour
 // space (RGB, grey or CMYK) to sRGB, as LittleCMS does with its default flags.
 func (p *Profile) ToSRGB() (*Transform, error) {
-	var n int
+	n, toPCS, matrix, err := p.pipeline()
+	if err != nil {
+		return nil, err
+	}
+	t := &Transform{channels: n}
+	switch {
+	case matrix != nil:
+		t.buildMatrix(matrix)
+	case n == 1:
+		t.buildGray(toPCS)
+	default:
+		t.buildGrid(toPCS, n, gridSize(n))
+	}
+	return t, nil
+}
+
+// pipeline returns the number of input channels and the exact conversion
+// to PCS XYZ, black point compensation included; for matrix/TRC RGB
+// profiles that need no compensation, it also returns the matrix form.
+func (p *Profile) pipeline() (n int, toPCS pcsFunc, matrix *matrixShaper, err error) {
 	switch p.ColorSpace {
 	case SpaceRGB:
 		n = 3
@@ -66,18 +85,18 @@ func (p *Profile) ToSRGB() (*Transform, error) {
 	case SpaceCMYK:
 		n = 4
 	default:
-		return nil, unsupportedf("colour space %q", p.ColorSpace)
+		return 0, nil, nil, unsupportedf("colour space %q", p.ColorSpace)
 	}
 	if p.PCS != SpaceXYZ && p.PCS != SpaceLab {
-		return nil, unsupportedf("PCS %q", p.PCS)
+		return 0, nil, nil, unsupportedf("PCS %q", p.PCS)
 	}
 	switch p.Class {
 	case "link", "abst", "nmcl":
-		return nil, unsupportedf("profile class %q", p.Class)
+		return 0, nil, nil, unsupportedf("profile class %q", p.Class)
 	}
 	toPCS, matrix, shaper, err := p.inputPipeline(n)
 	if err != nil {
-		return nil, err
+		return 0, nil, nil, err
 	}
 	// LittleCMS forces black point compensation with the perceptual intent
 	// whenever a v4 profile takes part, and its built-in sRGB is v4. Its
@@ -91,16 +110,7 @@ func (p *Profile) ToSRGB() (*Transform, error) {
 		toPCS = compensateBlack(toPCS, bp)
 		matrix = nil
 	}
-	t := &Transform{channels: n}
-	switch {
-	case matrix != nil:
-		t.buildMatrix(matrix)
-	case n == 1:
-		t.buildGray(toPCS)
-	default:
-		t.buildGrid(toPCS, n)
-	}
-	return t, nil
+	return n, toPCS, matrix, nil
 }
 
 // matrixShaper is an RGB profile's curves and its colorants as columns.
@@ -404,8 +414,7 @@ func gridSize(n int) int {
 	return gridRGB
 }
 
-func (t *Transform) buildGrid(f pcsFunc, n int) {
-	g := gridSize(n)
+func (t *Transform) buildGrid(f pcsFunc, n, g int) {
 	t.grid = g
 	total := 1
 	for i := 0; i < n; i++ {
