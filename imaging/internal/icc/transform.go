@@ -468,7 +468,7 @@ func (t *Transform) Apply(dst []byte, dstStep int, src []byte, srcStep int) erro
 	if len(src) >= t.channels {
 		n = (len(src)-t.channels)/srcStep + 1
 	}
-	if len(dst) < 3 || (len(dst)-3)/dstStep+1 < n {
+	if n > 0 && (len(dst) < 3 || (len(dst)-3)/dstStep+1 < n) {
 		return fmt.Errorf("icc: dst holds fewer than %d pixels", n)
 	}
 	switch {
