@@ -29,6 +29,10 @@ var ErrUnsupported = errors.New("icc: unsupported profile")
 const (
 	headerSize = 128
 	maxTags    = 1024
+	// MaxSize is the largest profile Parse accepts. Real profiles stay
+	// under a few megabytes; decoded tables take up to eight times a
+	// profile's size.
+	MaxSize = 16 << 20
 )
 
 // Profile is a parsed ICC profile: its header facts and its tag table.
@@ -64,6 +68,9 @@ func Parse(b []byte) (*Profile, error) {
 	size := binary.BigEndian.Uint32(b[0:])
 	if size < headerSize+4 || uint64(size) > uint64(len(b)) {
 		return nil, invalidf("header size %d, have %d bytes", size, len(b))
+	}
+	if size > MaxSize {
+		return nil, unsupportedf("profile of %d bytes, more than %d", size, MaxSize)
 	}
 	b = b[:size]
 	if string(b[36:40]) != "acsp" {
