@@ -77,6 +77,7 @@ func e2eWriteImages(t testing.TB, dir string) {
 		"page.html":     []byte("<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head><body>nope</body></html>\n"),
 		"doc.pdf":       []byte("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"),
 		"photo.heic":    append([]byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), make([]byte, 64)...),
+		"photo.jxl":     append([]byte("\x00\x00\x00\x0cJXL \r\n\x87\n"), make([]byte, 64)...),
 		"random.bin":    e2eNoise(250_000),
 	}
 	for name, b := range files {
@@ -626,8 +627,11 @@ func e2eCurlErrors(t *testing.T, s, small *binInstance, f func(string) string) {
 			want: e2eWant{415, "unsupported_image_format", "", []string{"HTML"}, nil}},
 		{name: "PDF bytes", args: raw("doc.pdf", "application/octet-stream"),
 			want: e2eWant{415, "unsupported_image_format", "", []string{"PDF"}, nil}},
-		{name: "HEIC bytes", args: raw("photo.heic", "image/heic"),
-			want: e2eWant{415, "unsupported_image_format", "", []string{"HEIC"}, []string{"HEIC"}}},
+		// A HEIC header with no image in it: HEIC is read, so it is corrupt.
+		{name: "HEIC without its meta box", args: raw("photo.heic", "image/heic"),
+			want: e2eWant{400, "corrupt_image", "", []string{"HEIC", "meta"}, nil}},
+		{name: "JPEG XL bytes", args: raw("photo.jxl", "application/octet-stream"),
+			want: e2eWant{415, "unsupported_image_format", "", []string{"JPEG XL"}, []string{"JPEG"}}},
 		{name: "HTML bytes in a multipart part", args: []string{"-F", "image=@" + f("page.html")},
 			want: e2eWant{415, "unsupported_image_format", "", []string{"HTML"}, nil}},
 		{name: "truncated JPEG", args: raw("truncated.jpg", "image/jpeg"),
