@@ -8,6 +8,9 @@ import (
 	"github.com/imgsvc/imgsvc/imaging/internal/heif"
 )
 
+// FormatAVIF is the AVIF format.
+const FormatAVIF Format = "avif"
+
 // Default AVIF settings.
 const (
 	DefaultAVIFQuality = 60

@@ -7,6 +7,9 @@ import (
 	"golang.org/x/image/bmp"
 )
 
+// FormatBMP is the BMP format.
+const FormatBMP Format = "bmp"
+
 // bmpCodec reads and writes BMP with golang.org/x/image/bmp.
 func bmpCodec() *Codec {
 	return &Codec{

@@ -6,6 +6,9 @@ import (
 	"image/gif"
 )
 
+// FormatGIF is the GIF format.
+const FormatGIF Format = "gif"
+
 // gifCodec reads the first frame of a GIF and writes a single frame, with
 // image/gif.
 func gifCodec() *Codec {

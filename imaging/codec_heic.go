@@ -9,6 +9,9 @@ import (
 	"github.com/imgsvc/imgsvc/imaging/internal/heif"
 )
 
+// FormatHEIC is the HEIC format.
+const FormatHEIC Format = "heic"
+
 // heicCodec reads HEIC/HEIF (what phones write) with the system's libheif,
 // loaded through purego: the primary image, grids assembled, with its
 // transformations (irot, imir, clap) applied as the format says, so the EXIF

@@ -9,6 +9,9 @@ import (
 	"github.com/imgsvc/imgsvc/imaging/internal/jpegscale"
 )
 
+// FormatJPEG is the JPEG format.
+const FormatJPEG Format = "jpeg"
+
 // DefaultQuality is the JPEG quality used when none is asked for.
 const DefaultQuality = 85
 

@@ -7,6 +7,9 @@ import (
 	"image/png"
 )
 
+// FormatPNG is the PNG format.
+const FormatPNG Format = "png"
+
 // pngCodec reads every PNG with our own decoder (pngshrink.go), which
 // reduces it to 8-bit NRGBA and box-averages rows as they inflate
 // (shrink-on-load); it writes with image/png.

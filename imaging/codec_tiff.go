@@ -7,6 +7,9 @@ import (
 	"golang.org/x/image/tiff"
 )
 
+// FormatTIFF is the TIFF format.
+const FormatTIFF Format = "tiff"
+
 // tiffCodec reads and writes TIFF with golang.org/x/image/tiff (writing
 // Deflate with a predictor).
 func tiffCodec() *Codec {

@@ -8,6 +8,9 @@ import (
 	xwebp "golang.org/x/image/webp"
 )
 
+// FormatWebP is the WebP format.
+const FormatWebP Format = "webp"
+
 // Default WebP settings.
 const (
 	DefaultWebPQuality = 80

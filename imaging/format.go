@@ -6,22 +6,12 @@ import (
 	"unicode/utf8"
 )
 
-// Format is an image format, named as in the "format" option.
+// Format is an image format, named as in the "format" option. Each format
+// is declared in its codec's file (codec_jpeg.go: FormatJPEG, …).
 type Format string
 
-// The formats the service knows.
-const (
-	FormatJPEG Format = "jpeg"
-	FormatPNG  Format = "png"
-	FormatGIF  Format = "gif"
-	FormatBMP  Format = "bmp"
-	FormatTIFF Format = "tiff"
-	FormatWebP Format = "webp"
-	FormatAVIF Format = "avif"
-	FormatHEIC Format = "heic"
-	// FormatAuto asks for the best format the client accepts (Options.Accept).
-	FormatAuto Format = "auto"
-)
+// FormatAuto asks for the best format the client accepts (Options.Accept).
+const FormatAuto Format = "auto"
 
 // Describe says in a few words what b looks like, for bytes that are not an
 // image the service reads: "a PDF document", "HTML", "a HEIC image"...
