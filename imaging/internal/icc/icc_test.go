@@ -241,7 +241,7 @@ func TestToSRGB_LittleCMS(t *testing.T) {
 				}
 			}
 			mean := sum / float64(len(got)/3)
-			t.Logf("%d colours: mean ΔE2000 %.3f, max %.3f (at input %v: got %v, LittleCMS %v)", len(got)/3, mean, worst,
+			t.Logf("%s: %d colours: mean ΔE2000 %.3f, max %.3f (at input %v: got %v, LittleCMS %v)", c.name, len(got)/3, mean, worst,
 				c.px[worstAt*n:worstAt*n+n], got[worstAt*3:worstAt*3+3], want[worstAt*3:worstAt*3+3])
 			if mean > 1 || worst > 3 {
 				t.Errorf("mean ΔE2000 %.3f, max %.3f; want ≤ 1 and ≤ 3", mean, worst)

@@ -1,7 +1,16 @@
 // Package icc reads ICC colour profiles and builds transforms from a
-// profile's colour space to sRGB, applied to 8-bit pixels through lookup
-// tables. Results follow LittleCMS with the perceptual intent and its
-// default flags.
+// profile's colour space (RGB, grey, CMYK) to sRGB, applied to 8-bit pixels
+// through lookup tables.
+//
+// Results follow LittleCMS 2 with the perceptual intent and default flags,
+// as Pillow's ImageCms.profileToProfile gives them: A2B0 is used when
+// present, else the matrix/TRC or grey TRC tags; black point compensation
+// is on, because LittleCMS forces it when a v4 profile (its built-in sRGB)
+// takes part; device white maps to sRGB white exactly. Matrix/TRC profiles
+// go through exact 1.14 fixed-point tables, grey through a 256-entry table,
+// LUT profiles through a 33³ (RGB) or 17⁴ (CMYK) grid, as LittleCMS samples
+// them. Float tags (D2Bx), named colours, device links and Lab or other
+// data colour spaces are not supported.
 package icc
 
 import (
