@@ -35,14 +35,19 @@ for job in json.load(open(sys.argv[1])):
 `
 
 type refCase struct {
-	name    string
-	file    string        // under iccDir, or
-	gen     func() []byte // a profile written by the test
-	maxMean float64       // 0 means 1
+	name string
+	file string        // under iccDir (or absolute), or
+	gen  func() []byte // a profile written by the test
 }
 
+// refCases lists the profiles compared with LittleCMS; ICC_PROFILES adds
+// more, as a list of paths separated by colons.
 func refCases() []refCase {
-	return []refCase{
+	var extra []refCase
+	for _, f := range filepath.SplitList(os.Getenv("ICC_PROFILES")) {
+		extra = append(extra, refCase{name: filepath.Base(f), file: f})
+	}
+	return append(extra, []refCase{
 		{name: "AdobeRGB-v2-curv", file: "compatibleWithAdobeRGB1998.icc"},
 		{name: "AdobeRGB-v4-para", file: "colord/AdobeRGB1998.icc"},
 		{name: "ProPhoto-v4-para-gamma", file: "colord/ProPhotoRGB.icc"},
@@ -65,7 +70,7 @@ func refCases() []refCase {
 		{name: "RGB-v4-lutAtoB-XYZ-generated", gen: mabRGBXYZ},
 		{name: "RGB-v2-lut8-Lab-generated", gen: mft1RGBLab},
 		{name: "RGB-v2-lut16-XYZ-generated", gen: mft2RGBXYZ},
-	}
+	}...)
 }
 
 // testPixels returns a grid over the input space followed by pixels of a
@@ -169,8 +174,11 @@ func TestToSRGB_LittleCMS(t *testing.T) {
 	}
 	var jobs []job
 	var cases []prepared
-	for i, c := range refCases() {
-		path := filepath.Join(iccDir, c.file)
+	for _, c := range refCases() {
+		path := c.file
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(iccDir, c.file)
+		}
 		var data []byte
 		if c.gen != nil {
 			data = c.gen()
@@ -198,7 +206,7 @@ func TestToSRGB_LittleCMS(t *testing.T) {
 		}
 		mode := map[int]string{1: "L", 3: "RGB", 4: "CMYK"}[n]
 		jobs = append(jobs, job{path, mode, in, out})
-		cases = append(cases, prepared{refCases()[i], data, px, out})
+		cases = append(cases, prepared{c, data, px, out})
 	}
 	spec, _ := json.Marshal(jobs)
 	specPath := filepath.Join(dir, "jobs.json")
