@@ -186,6 +186,19 @@ func (pl *Plan) transformChain(d DecodeCost) []int64 {
 	return chain
 }
 
+// nativeCost is the part of the job's cost that native codecs allocate: the
+// larger of the decoder's and the encoder's, which do not run at once.
+func (pl *Plan) nativeCost() int64 {
+	var n int64
+	if c := codecOf(pl.Info.Format); c != nil && c.Native != nil && c.Decoder != nil {
+		n = pl.decodeCost().Peak
+	}
+	if c := codecOf(pl.OutFormat); c != nil && c.Native != nil && c.Encoder != nil {
+		n = max(n, pl.encodeCost())
+	}
+	return n
+}
+
 // outAlpha says the output may have transparent pixels: the input has
 // alpha, or padding or a rotation adds transparent pixels, in a format that
 // keeps them.

@@ -46,6 +46,8 @@ type Pipeline struct {
 	shrinkOnLoad bool
 	// procs is how many goroutines a job's box shrink may use.
 	procs int
+	// native lowers the Go memory limit while native codecs run.
+	native *nativeMemory
 }
 
 // NewPipeline returns a Pipeline that runs its jobs on r. observe may be nil.
@@ -54,7 +56,7 @@ func NewPipeline(l Limits, r Runner, observe PhaseFunc) *Pipeline {
 		observe = func(Phase, Format, time.Duration) {}
 	}
 	return &Pipeline{limits: l.withDefaults(), runner: r, observe: observe, shrinkOnLoad: true,
-		procs: runtime.GOMAXPROCS(0)}
+		procs: runtime.GOMAXPROCS(0), native: newNativeMemory()}
 }
 
 // Limits returns the limits in force.
@@ -89,6 +91,7 @@ func (p *Pipeline) Run(ctx context.Context, src []byte, pl Plan) (res Result, er
 			err = (&Error{Code: CodeInternal, Detail: "image processing failed"}).Wrap(fmt.Errorf("panic: %v", r))
 		}
 	}()
+	defer p.native.hold(pl.Native)()
 	o := pl.Options
 	t := time.Now()
 	img, err := p.decode(src, pl)

@@ -47,6 +47,7 @@ type Plan struct {
 	OutHeight    int
 	DecodeScale  int   // the largest shrink-on-load factor: 1, or the JPEG is decoded at 1/DecodeScale, …
 	Cost         int64 // estimated peak bytes of the job, for admission
+	Native       int64 // the part of Cost native codecs hold, out of the Go heap's sight
 	scale        Scale // the shrink-on-load factors the decoder applies
 	resizeWidth  int   // target of the resize step, 0 when there is none
 	resizeHeight int
@@ -120,6 +121,7 @@ func (p *Pipeline) Plan(src []byte, opt Options) (Plan, error) {
 	}
 	pl.DecodeScale = max(pl.scale.X, pl.scale.Y)
 	pl.Cost = pl.estimateCost()
+	pl.Native = pl.nativeCost()
 	return pl, nil
 }
 
