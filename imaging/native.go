@@ -4,6 +4,8 @@ import (
 	"math"
 	"runtime/debug"
 	"sync"
+
+	"github.com/imgsvc/imgsvc/imaging/internal/cmem"
 )
 
 // nativeMemory keeps the Go memory limit (GOMEMLIMIT) honest while native
@@ -21,13 +23,21 @@ func newNativeMemory() *nativeMemory {
 	return &nativeMemory{base: debug.SetMemoryLimit(-1)}
 }
 
-// hold lowers the limit by n for as long as the returned func is not called.
+// hold lowers the limit by n, and by what the C allocator keeps around it
+// (an eighth, and 16 MiB of arenas), for as long as the returned func is not
+// called.
 func (m *nativeMemory) hold(n int64) (release func()) {
 	if n <= 0 || m.base == math.MaxInt64 {
 		return func() {}
 	}
+	n += n/8 + 16<<20
 	m.set(n)
-	return func() { m.set(-n) }
+	return func() {
+		m.set(-n)
+		// glibc keeps what the codec freed in its arenas: give it back, or
+		// the next job's Go heap grows on top of it.
+		cmem.Trim()
+	}
 }
 
 func (m *nativeMemory) set(delta int64) {
