@@ -205,9 +205,10 @@ func Probe(data []byte) Header {
 		h.blocks[i] = [2]int{d.comp[i].bw, d.comp[i].bh}
 	}
 	if err == nil && d.progressive {
+		scans := d.scanHeaders() // one walk over the entropy-coded data for all four scales
 		for k, denom := range []int{1, 2, 4, 8} {
 			d.denom = denom
-			d.makePlan()
+			d.planScans(scans)
 			for i := range min(d.nComp, 4) {
 				h.ncoef[k][i] = d.comp[i].ncoef
 			}

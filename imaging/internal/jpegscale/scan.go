@@ -64,7 +64,12 @@ func (d *decoder) parseSOS(p []byte) (scanHeader, error) {
 // It also sets each component's ncoef, the number of leading zig-zag
 // coefficients stored per block.
 func (d *decoder) makePlan() {
-	keep := keepFor(d.denom)
+	d.planScans(d.scanHeaders())
+}
+
+// scanHeaders lists the headers of the scans from the current one on,
+// walking past their entropy-coded data.
+func (d *decoder) scanHeaders() []scanHeader {
 	var scans []scanHeader
 	p := d.sosStart // the current scan is the first in the list
 	for p+4 <= len(d.data) && d.data[p] == 0xFF {
@@ -90,6 +95,13 @@ func (d *decoder) makePlan() {
 			p++
 		}
 	}
+	return scans
+}
+
+// planScans sets the plan and each component's ncoef for the scans, at the
+// decoder's scale (see makePlan).
+func (d *decoder) planScans(scans []scanHeader) {
+	keep := keepFor(d.denom)
 	var need [4]int
 	for i := range need {
 		need[i] = keep
