@@ -24,7 +24,7 @@ func Status(code imaging.Code) int {
 		CodeMissingField, CodeInvalidFieldType, CodeInvalidBase64, CodeInvalidMetadata,
 		CodeMalformedMultipart, CodeMissingFilePart, imaging.CodeInvalidOption, imaging.CodeUnknownOption:
 		return http.StatusBadRequest
-	case CodeUnsupportedContentType, imaging.CodeUnsupportedImageFormat:
+	case CodeUnsupportedContentType, imaging.CodeUnsupportedImageFormat, imaging.CodeUnsupportedImageFeature:
 		return http.StatusUnsupportedMediaType
 	case CodeBodyTooLarge:
 		return http.StatusRequestEntityTooLarge
@@ -51,7 +51,7 @@ func Codes() []imaging.Code {
 	return []imaging.Code{
 		CodeMissingContentType, CodeUnsupportedContentType, CodeEmptyBody,
 		CodeBodyIsPath, CodeBodyIsURL, CodeContentTypeMismatch,
-		imaging.CodeUnsupportedImageFormat, imaging.CodeCorruptImage, CodeInvalidJSON,
+		imaging.CodeUnsupportedImageFormat, imaging.CodeUnsupportedImageFeature, imaging.CodeCorruptImage, CodeInvalidJSON,
 		CodeUnknownField, CodeMissingField, CodeInvalidFieldType,
 		CodeInvalidBase64, CodeInvalidMetadata, CodeMalformedMultipart,
 		CodeMissingFilePart, imaging.CodeInvalidOption, imaging.CodeUnknownOption,
@@ -78,6 +78,8 @@ func Title(code imaging.Code) string {
 		return "Content-Type does not match the bytes"
 	case imaging.CodeUnsupportedImageFormat:
 		return "Unsupported image format"
+	case imaging.CodeUnsupportedImageFeature:
+		return "Unsupported image feature"
 	case imaging.CodeCorruptImage:
 		return "Corrupt or truncated image"
 	case CodeInvalidJSON:

@@ -299,6 +299,7 @@ func TestOpenAPI_RealResponses(t *testing.T) {
 		{name: "content type mismatch", e: eReal, method: "POST", target: "/v1/process", ct: "image/png", body: jpgImg, status: 400, code: handlers.CodeContentTypeMismatch},
 		{name: "html", e: eReal, method: "POST", target: "/v1/process", ct: "application/octet-stream", body: []byte("<!DOCTYPE html><html></html>"), status: 415, code: imaging.CodeUnsupportedImageFormat},
 		{name: "json not an image", e: eReal, method: "POST", target: "/v1/info", ct: "application/json", body: jsonBody(t, map[string]any{"image_b64": base64.StdEncoding.EncodeToString([]byte("%PDF-1.7 hello"))}), status: 415, code: imaging.CodeUnsupportedImageFormat},
+		{name: "unsupported feature", e: eReal, method: "POST", target: "/v1/process", ct: "image/jpeg", body: jpeg12(t, jpgImg), status: 415, code: imaging.CodeUnsupportedImageFeature},
 		{name: "corrupt", e: eReal, method: "POST", target: "/v1/process", ct: "image/png", body: pngImg[:60], status: 400, code: imaging.CodeCorruptImage},
 		{name: "invalid json", e: eReal, method: "POST", target: "/v1/process", ct: "application/json", body: []byte(`{"image_b64": "abc",}`), status: 400, code: handlers.CodeInvalidJSON},
 		{name: "unknown field", e: eReal, method: "POST", target: "/v1/process", ct: "application/json", body: []byte(`{"image": "abc"}`), status: 400, code: handlers.CodeUnknownField},

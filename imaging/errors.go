@@ -19,14 +19,18 @@ type Code string
 const (
 	CodeUnsupportedImageFormat Code = "unsupported_image_format"
 	CodeCorruptImage           Code = "corrupt_image"
-	CodeInvalidOption          Code = "invalid_option"
-	CodeUnknownOption          Code = "unknown_option"
-	CodeImageTooLarge          Code = "image_too_large"
-	CodeOutputTooLarge         Code = "output_too_large"
-	CodeRequestTimeout         Code = "request_timeout"
-	CodeOverloaded             Code = "overloaded"
-	CodeProcessingTimeout      Code = "processing_timeout"
-	CodeInternal               Code = "internal"
+	// CodeUnsupportedImageFeature is a valid image of a format the service
+	// reads that uses a feature its decoders do not (12-bit or lossless
+	// JPEG, a TIFF compression or colour space, …): the detail names it.
+	CodeUnsupportedImageFeature Code = "unsupported_image_feature"
+	CodeInvalidOption           Code = "invalid_option"
+	CodeUnknownOption           Code = "unknown_option"
+	CodeImageTooLarge           Code = "image_too_large"
+	CodeOutputTooLarge          Code = "output_too_large"
+	CodeRequestTimeout          Code = "request_timeout"
+	CodeOverloaded              Code = "overloaded"
+	CodeProcessingTimeout       Code = "processing_timeout"
+	CodeInternal                Code = "internal"
 )
 
 // Error is the one error type of the service. Detail says exactly what was

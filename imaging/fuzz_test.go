@@ -120,7 +120,7 @@ func FuzzInspect(f *testing.F) {
 			if !errors.As(err, &e) {
 				t.Fatalf("Inspect returned %T %v, want *Error", err, err)
 			}
-			if e.Code != CodeUnsupportedImageFormat && e.Code != CodeCorruptImage {
+			if e.Code != CodeUnsupportedImageFormat && e.Code != CodeCorruptImage && e.Code != CodeUnsupportedImageFeature {
 				t.Fatalf("Inspect returned code %s (%v)", e.Code, err)
 			}
 			return
@@ -288,7 +288,7 @@ func FuzzTransform(f *testing.F) {
 				t.Fatalf("Process returned %T %v, want *Error", err, err)
 			}
 			switch e.Code {
-			case CodeUnsupportedImageFormat, CodeCorruptImage, CodeImageTooLarge, CodeOutputTooLarge, CodeInvalidOption:
+			case CodeUnsupportedImageFormat, CodeUnsupportedImageFeature, CodeCorruptImage, CodeImageTooLarge, CodeOutputTooLarge, CodeInvalidOption:
 			default:
 				t.Fatalf("Process with option set %d returned %v", int(set)%len(opts), err)
 			}
