@@ -265,7 +265,7 @@ func CORSWithConfig(cfg CORSConfig) echo.MiddlewareFunc {
 		AllowMethods: []string{http.MethodPost, http.MethodGet},
 		AllowHeaders: []string{echo.HeaderContentType, echo.HeaderAuthorization, cfg.KeyHeader,
 			"X-Request-ID", echo.HeaderAccept},
-		ExposeHeaders: []string{"X-Request-ID", "X-Image-Width", "X-Image-Height", "Retry-After",
+		ExposeHeaders: []string{"X-Request-ID", "X-Image-Width", "X-Image-Height", "X-Image-Warning", "Retry-After",
 			echo.HeaderWWWAuthenticate},
 		MaxAge: int(cfg.MaxAge / time.Second),
 	})

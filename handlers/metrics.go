@@ -3,11 +3,14 @@ package handlers
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo-contrib/echoprometheus"
 	"github.com/labstack/echo/v4"
+
+	"github.com/imgsvc/imgsvc/imaging"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -40,7 +43,9 @@ func SizeBuckets() []float64 {
 //     imgsvc_http_request_size_bytes and imgsvc_http_response_size_bytes, by
 //     code (HTTP status), method and route;
 //   - imgsvc_http_requests_in_flight;
-//   - imgsvc_http_rejections_total, by route and code (the problem code).
+//   - imgsvc_http_rejections_total, by route and code (the problem code);
+//   - imgsvc_image_warnings_total, by code: images answered with an
+//     X-Image-Warning (a broken ICC profile ignored, …).
 //
 // Labels are bounded: route is the route pattern (c.Path()) or "unmatched",
 // never the URL; an unknown method is "other"; the middleware's own host and
@@ -57,7 +62,11 @@ func Metrics(reg prometheus.Registerer) echo.MiddlewareFunc {
 		Namespace: MetricsNamespace, Subsystem: "http", Name: "rejections_total",
 		Help: "Requests answered with a problem (any non-2xx), by route and error code.",
 	}, []string{"route", "code"})
-	reg.MustRegister(inFlight, rejections)
+	warnings := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: MetricsNamespace, Subsystem: "image", Name: "warnings_total",
+		Help: "Images answered with a warning (the X-Image-Warning header), by warning code.",
+	}, []string{"code"})
+	reg.MustRegister(inFlight, rejections, warnings)
 
 	blank := func(echo.Context, error) string { return "" }
 	prom := echoprometheus.NewMiddlewareWithConfig(echoprometheus.MiddlewareConfig{
@@ -92,6 +101,11 @@ func Metrics(reg prometheus.Registerer) echo.MiddlewareFunc {
 		AfterNext: func(c echo.Context, _ error) {
 			if code := ErrorCodeOf(c); code != "" {
 				rejections.WithLabelValues(RouteOf(c), code).Inc()
+			}
+			for _, w := range c.Response().Header().Values(HeaderImageWarning) {
+				if code, _, ok := strings.Cut(w, ":"); ok && imaging.IsWarningCode(code) {
+					warnings.WithLabelValues(code).Inc()
+				}
 			}
 		},
 	})

@@ -1,10 +1,12 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -288,5 +290,41 @@ func TestServer_Readiness(t *testing.T) {
 				t.Errorf("/healthz = %d, want 200: liveness does not depend on load or draining", rec.Code)
 			}
 		})
+	}
+}
+
+// TestMetrics_imageWarnings checks that warnings reach the client as
+// X-Image-Warning headers (and in the JSON envelope) and are counted by
+// code, with unknown codes kept out of the label set.
+func TestMetrics_imageWarnings(t *testing.T) {
+	proc := ProcessFn(func(context.Context, []byte, imaging.Options) (imaging.Result, error) {
+		return imaging.Result{Data: []byte("\x89PNG"), Format: imaging.FormatPNG, Width: 1, Height: 1, Warnings: []imaging.Warning{
+			{Code: imaging.WarnProfileIgnored, Detail: "the embedded ICC profile was ignored: it is malformed (\u00e9)"},
+			{Code: "made_up", Detail: "x"},
+		}}, nil
+	})
+	e, reg := newMetricsEcho(proc)
+	for _, accept := range []string{"", "application/json"} {
+		req := httptest.NewRequest(http.MethodPost, "/v1/process", bytes.NewReader(tinyPNG(t)))
+		req.Header.Set(echo.HeaderContentType, "image/png")
+		if accept != "" {
+			req.Header.Set(echo.HeaderAccept, accept)
+		}
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		got := rec.Header().Values(HeaderImageWarning)
+		want := []string{"icc_profile_ignored: the embedded ICC profile was ignored: it is malformed (?)", "made_up: x"}
+		if rec.Code != 200 || !slices.Equal(got, want) {
+			t.Fatalf("Accept %q: status %d, X-Image-Warning %q, want %q", accept, rec.Code, got, want)
+		}
+		if accept != "" && !strings.Contains(rec.Body.String(), `"warnings":["icc_profile_ignored: `) {
+			t.Errorf("JSON envelope without warnings: %s", rec.Body)
+		}
+	}
+	if v, n := metricsValue(t, reg, "imgsvc_image_warnings_total", map[string]string{"code": imaging.WarnProfileIgnored}); v != 2 || n != 1 {
+		t.Errorf("imgsvc_image_warnings_total{code=icc_profile_ignored} = %v over %d series, want 2 over 1", v, n)
+	}
+	if _, n := metricsValue(t, reg, "imgsvc_image_warnings_total", nil); n != 1 {
+		t.Errorf("imgsvc_image_warnings_total has %d series, want 1 (unknown codes are not labels)", n)
 	}
 }

@@ -183,14 +183,32 @@ func (s *Server) handleProcess(c echo.Context) error {
 	h := c.Response().Header()
 	h.Set("X-Image-Width", strconv.Itoa(res.Width))
 	h.Set("X-Image-Height", strconv.Itoa(res.Height))
+	for _, w := range res.Warnings {
+		h.Add(HeaderImageWarning, headerSafe(w.String()))
+	}
 	h.Add(echo.HeaderVary, echo.HeaderAccept)
 	if out == outJSON {
 		return writeJSON(c, http.StatusOK, processResponse{
 			ImageB64: base64.StdEncoding.EncodeToString(res.Data), ContentType: res.Format.MediaType(),
 			Width: res.Width, Height: res.Height, Bytes: len(res.Data), Metadata: metadataOrEmpty(in.metadata),
+			Warnings: h.Values(HeaderImageWarning),
 		})
 	}
 	return c.Blob(http.StatusOK, res.Format.MediaType(), res.Data)
+}
+
+// HeaderImageWarning carries, one per header line, what the service worked
+// around to answer with an image: "code: detail" (see imaging.Warning).
+const HeaderImageWarning = "X-Image-Warning"
+
+// headerSafe keeps a warning to the printable ASCII a header value may hold.
+func headerSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e {
+			return '?'
+		}
+		return r
+	}, s)
 }
 
 // processResponse is the JSON answer of /v1/process.
@@ -201,6 +219,7 @@ type processResponse struct {
 	Height      int             `json:"height"`
 	Bytes       int             `json:"bytes"`
 	Metadata    json.RawMessage `json:"metadata"`
+	Warnings    []string        `json:"warnings,omitempty"`
 }
 
 // infoResponse is the answer of /v1/info.

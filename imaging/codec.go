@@ -90,6 +90,9 @@ type Encoder struct {
 	Cost func(w, h int, alpha bool, o Options) int64
 	// Encode writes img.
 	Encode func(w *bytes.Buffer, img image.Image, o Options) error
+	// EmbedProfile writes an ICC profile into data the encoder made, for
+	// color_profile=keep; nil when the format carries none.
+	EmbedProfile func(data, profile []byte) ([]byte, error)
 }
 
 // Backend says what the codec runs on now: "go" (pure Go), "native" (the

@@ -76,7 +76,8 @@ func probeHEIF(b []byte) (Info, error) {
 		return Info{}, err
 	}
 	return Info{Width: h.Width, Height: h.Height, Orientation: 1, Frames: 1,
-		hdr: header{bpp: 4, alpha: h.Alpha, heif: h, codedPixels: int64(h.CodedPixels)}}, nil
+		hdr: header{bpp: 4, alpha: h.Alpha, heif: h, codedPixels: int64(h.CodedPixels),
+			icc: embeddedProfile{chunks: nonEmpty(h.ICC)}}}, nil
 }
 
 // heifDecoder decodes HEIC and AVIF with libheif, to NRGBA.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"image"
+	"image/color"
 	"image/jpeg"
 
 	"github.com/imgsvc/imgsvc/imaging/internal/jpegscale"
@@ -49,6 +50,7 @@ func jpegCodec() *Codec {
 			Encode: func(w *bytes.Buffer, img image.Image, o Options) error {
 				return jpeg.Encode(w, jpegFriendly(img), &jpeg.Options{Quality: qualityOr(o.Quality, DefaultQuality)})
 			},
+			EmbedProfile: embedJPEGProfile,
 		},
 	}
 }
@@ -62,7 +64,8 @@ func probeJPEG(b []byte) (Info, error) {
 	return Info{
 		Width: cfg.Width, Height: cfg.Height, Orientation: orientationOf(jpegEXIF(b)),
 		Progressive: jpegProgressive(b),
-		hdr:         header{bpp: bytesPerPixel(cfg.ColorModel), jpeg: h},
+		hdr: header{bpp: bytesPerPixel(cfg.ColorModel), jpeg: h, cmyk: cfg.ColorModel == color.CMYKModel,
+			gray: cfg.ColorModel == color.GrayModel, icc: jpegProfile(b)},
 	}, nil
 }
 

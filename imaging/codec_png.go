@@ -50,6 +50,7 @@ func pngCodec() *Codec {
 				enc := png.Encoder{CompressionLevel: png.DefaultCompression}
 				return enc.Encode(w, img)
 			},
+			EmbedProfile: embedPNGProfile,
 		},
 	}
 }
@@ -61,6 +62,7 @@ func probePNG(b []byte) (Info, error) {
 	}
 	in := Info{Width: cfg.Width, Height: cfg.Height, Orientation: orientationOf(pngChunk(b, "eXIf")), Frames: 1,
 		hdr: headerOf(cfg)}
+	in.hdr.icc = pngProfile(b)
 	if ac := pngChunk(b, "acTL"); len(ac) >= 4 {
 		if n := int(binary.BigEndian.Uint32(ac)); n > 0 {
 			in.Frames = n

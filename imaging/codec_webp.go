@@ -60,6 +60,7 @@ func webpCodec() *Codec {
 					Method: effortOr(o.Effort, 4),
 				})
 			},
+			EmbedProfile: embedWebPProfile,
 		},
 	}
 }
@@ -90,6 +91,7 @@ func probeWebP(b []byte) (Info, error) {
 		hdr:         headerOf(cfg),
 	}
 	in.hdr.webpLossless = riffChunk(b, "VP8L") != nil
+	in.hdr.icc = webpProfile(b)
 	n := 0
 	for _, c := range riffChunks(b) {
 		if c.id == "ANMF" {

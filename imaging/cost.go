@@ -27,6 +27,13 @@ type header struct {
 	alpha bool
 	// heif is what libheif read of a HEIC or AVIF file.
 	heif heif.Header
+	// cmyk says the decoder returns CMYK pixels (JPEG and TIFF), which the
+	// colour stage turns into sRGB before anything else.
+	cmyk bool
+	// gray says the image's colour is one channel, as grey ICC profiles need.
+	gray bool
+	// icc is where the image keeps its ICC profile, if it has one.
+	icc embeddedProfile
 	// codedPixels is the largest frame the file's coded data declares, where
 	// that can exceed its header's size (HEIF items); 0 when it cannot.
 	codedPixels int64
@@ -35,7 +42,8 @@ type header struct {
 // headerOf is what an image.Config says of the decode: the bytes per pixel
 // and whether the colour model has alpha.
 func headerOf(cfg image.Config) header {
-	h := header{bpp: bytesPerPixel(cfg.ColorModel)}
+	h := header{bpp: bytesPerPixel(cfg.ColorModel), cmyk: cfg.ColorModel == color.CMYKModel,
+		gray: cfg.ColorModel == color.GrayModel || cfg.ColorModel == color.Gray16Model}
 	switch m := cfg.ColorModel.(type) {
 	case color.Palette:
 		for _, c := range m {
@@ -119,6 +127,10 @@ func (pl *Plan) estimateCost() int64 {
 	}
 	last := chain[len(chain)-1]
 	peak = max(peak, prev+last+pl.encodeCost())
+	if pl.colour.convert || pl.colour.keep {
+		// The profile, assembled or inflated, and the transform built from it.
+		peak += pl.Info.hdr.icc.size() + colourCost
+	}
 	// Goroutines, row buffers, and garbage the collector lags behind on
 	// when many small steps follow each other.
 	return peak + peak/8 + 1<<20
@@ -132,6 +144,11 @@ func (pl *Plan) transformChain(d DecodeCost) []int64 {
 	chain := []int64{int64(d.W) * int64(d.H) * d.BPP}
 	w, h := d.W, d.H
 	boxable := d.Boxable
+	if pl.colour.convert && pl.Info.hdr.cmyk {
+		// CMYK turns into sRGB first, at the decoded size.
+		chain = append(chain, nrgba(w, h))
+		boxable = true
+	}
 	if o.AutoOrient && pl.Info.Orientation > 1 {
 		chain = append(chain, nrgba(w, h))
 		boxable = true
@@ -156,7 +173,16 @@ func (pl *Plan) transformChain(d DecodeCost) []int64 {
 		chain = append(chain, nrgba(rw, rh))
 		if o.Fit == FitCover && o.Width > 0 && o.Height > 0 {
 			chain = append(chain, nrgba(o.Width, o.Height))
+			w, h = o.Width, o.Height
+		} else {
+			w, h = rw, rh
 		}
+	}
+	if pl.colour.convert && !pl.Info.hdr.cmyk {
+		// In place on the resized image; a copy when nothing was resized.
+		chain = append(chain, nrgba(w, h))
+	}
+	if pl.resizeWidth > 0 {
 		if pl.padWidth > 0 {
 			// The canvas, and the copy PasteCenter pastes into.
 			chain = append(chain, 2*nrgba(pl.padWidth, pl.padHeight))

@@ -30,6 +30,8 @@ type Info struct {
 	Frames        int  `json:"frames"`
 	Animated      bool `json:"animated"`
 	Progressive   bool `json:"progressive,omitempty"`
+	// ICCProfile describes the embedded ICC profile; nil when there is none.
+	ICCProfile *ProfileInfo `json:"icc_profile,omitempty"`
 
 	hdr header // what the decode will cost, for Plan
 }
@@ -62,6 +64,7 @@ func Inspect(b []byte) (Info, error) {
 			WithHint("check that the file is a valid image: open it in an image viewer")
 	}
 	info.Format, info.ContentType, info.Bytes = c.Format, c.MediaTypes[0], len(b)
+	info.ICCProfile = describeProfile(info.hdr)
 	info.Orientation = max(info.Orientation, 1)
 	info.Frames = max(info.Frames, 1)
 	info.Animated = info.Frames > 1

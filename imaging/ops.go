@@ -7,14 +7,22 @@ import (
 	"math"
 
 	imgops "github.com/disintegration/imaging"
+
+	"github.com/imgsvc/imgsvc/imaging/internal/icc"
 )
 
 // transform applies a plan's pixel operations, in the order Process
-// documents: orient, crop, resize (fit, gravity, padding), rotate, flip,
-// blur, sharpen, grayscale, brightness, contrast, gamma, and flattening
-// onto the background for formats without alpha.
-func (p *Pipeline) transform(img image.Image, pl Plan) image.Image {
+// documents: orient, crop, resize (fit, gravity), colour, padding, rotate,
+// flip, blur, sharpen, grayscale, brightness, contrast, gamma, and
+// flattening onto the background for formats without alpha. The colour
+// transform ct (nil for none) runs after the resize, on the fewest pixels,
+// as libvips does; CMYK pixels turn into sRGB first, as nothing else reads
+// them.
+func (p *Pipeline) transform(img image.Image, pl Plan, ct *icc.Transform) image.Image {
 	o := pl.Options
+	if _, ok := img.(*image.CMYK); ok && ct != nil {
+		img, ct = toSRGB(img, ct), nil
+	}
 	if o.AutoOrient {
 		img = orient(img, pl.Info.Orientation)
 	}
@@ -30,6 +38,9 @@ func (p *Pipeline) transform(img image.Image, pl Plan) image.Image {
 		if o.Fit == FitCover && pl.resizeWidth > 0 && (pl.resizeWidth != o.Width || pl.resizeHeight != o.Height) && o.Width > 0 && o.Height > 0 {
 			img = imgops.CropAnchor(img, o.Width, o.Height, anchor(o.Gravity))
 		}
+	}
+	img = toSRGB(img, ct)
+	if pl.resizeWidth > 0 {
 		if pl.padWidth > 0 {
 			canvas := imgops.New(pl.padWidth, pl.padHeight, padColor(o, pl.OutFormat))
 			img = imgops.PasteCenter(canvas, img)

@@ -60,13 +60,15 @@ const (
 	OptBackground = "background"
 	OptLossless   = "lossless"
 	OptEffort     = "effort"
+	// OptColorProfile is "srgb" or "keep" (see ColorProfile).
+	OptColorProfile = "color_profile"
 )
 
 // OptionNames lists every option, in the order they are documented.
 func OptionNames() []string {
 	return []string{OptWidth, OptHeight, OptFit, OptGravity, OptCrop, OptRotate, OptFlip,
 		OptBlur, OptSharpen, OptGrayscale, OptBrightness, OptContrast, OptGamma,
-		OptFormat, OptQuality, OptLossless, OptEffort, OptAutoOrient, OptStrip, OptBackground}
+		OptFormat, OptQuality, OptLossless, OptEffort, OptAutoOrient, OptStrip, OptBackground, OptColorProfile}
 }
 
 // optionAliases maps names clients often use to the option they meant.
@@ -80,6 +82,8 @@ func optionAliases() map[string]string {
 		"autorotate": OptAutoOrient, "mode": OptFit, "resize": OptFit, "crop_mode": OptGravity,
 		"anchor": OptGravity, "position": OptGravity, "strip_metadata": OptStrip,
 		"sigma": OptBlur, "max_width": OptWidth, "max_height": OptHeight,
+		"colour_profile": OptColorProfile, "icc": OptColorProfile, "icc_profile": OptColorProfile,
+		"profile": OptColorProfile, "colorspace": OptColorProfile, "color_space": OptColorProfile,
 	}
 }
 
@@ -115,11 +119,15 @@ type Options struct {
 	Strip         bool
 	Background    color.NRGBA
 	HasBackground bool
+	// ColorProfile says whether pixels are converted to sRGB (the default)
+	// or keep their embedded profile.
+	ColorProfile ColorProfile
 }
 
 // DefaultOptions returns the options applied when a client sets none.
 func DefaultOptions() Options {
-	return Options{Fit: FitContain, Gravity: GravityCenter, Gamma: 1, AutoOrient: true, Strip: true, Effort: -1}
+	return Options{Fit: FitContain, Gravity: GravityCenter, Gamma: 1, AutoOrient: true, Strip: true, Effort: -1,
+		ColorProfile: ColorProfileSRGB}
 }
 
 // ParseOptions parses option values keyed by name, as they come from query
@@ -241,6 +249,13 @@ func (o *Options) set(name, v, field string) error {
 				WithHint("give a hex colour: RGB, RRGGBB or RRGGBBAA, with or without '#' (URL-encode '#' as %%23)")
 		}
 		o.HasBackground = true
+	case OptColorProfile:
+		var s string
+		s, err = parseEnum(strings.ReplaceAll(v, "-", ""), field, []string{string(ColorProfileSRGB), string(ColorProfileKeep)})
+		if err != nil {
+			err.(*Error).Hint = "give srgb (convert embedded ICC profiles to sRGB, the default) or keep (leave the pixels as they are and embed the profile in JPEG, PNG and WebP output)"
+		}
+		o.ColorProfile = ColorProfile(s)
 	}
 	return err
 }

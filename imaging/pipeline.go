@@ -26,6 +26,9 @@ type Result struct {
 	Width  int
 	Height int
 	Input  Info
+	// Warnings lists what was worked around: a broken ICC profile ignored,
+	// color_profile=keep not honoured, …
+	Warnings []Warning
 }
 
 // Runner runs jobs; *Pool is the implementation.
@@ -48,6 +51,8 @@ type Pipeline struct {
 	procs int
 	// native lowers the Go memory limit while native codecs run.
 	native *nativeMemory
+	// colours holds the colour transforms built so far, by profile.
+	colours *colourCache
 }
 
 // NewPipeline returns a Pipeline that runs its jobs on r. observe may be nil.
@@ -56,7 +61,7 @@ func NewPipeline(l Limits, r Runner, observe PhaseFunc) *Pipeline {
 		observe = func(Phase, Format, time.Duration) {}
 	}
 	return &Pipeline{limits: l.withDefaults(), runner: r, observe: observe, shrinkOnLoad: true,
-		procs: runtime.GOMAXPROCS(0), native: newNativeMemory()}
+		procs: runtime.GOMAXPROCS(0), native: newNativeMemory(), colours: newColourCache(defaultColourCacheBytes)}
 }
 
 // Limits returns the limits in force.
@@ -104,7 +109,21 @@ func (p *Pipeline) Run(ctx context.Context, src []byte, pl Plan) (res Result, er
 	}
 
 	t = time.Now()
-	img = p.transform(img, pl)
+	var cs colourStep
+	if pl.colour.convert || pl.colour.keep {
+		cmyk := false
+		ch := 3
+		switch img.(type) {
+		case *image.CMYK:
+			cmyk, ch = true, 4
+		default:
+			if pl.Info.hdr.gray {
+				ch = 1
+			}
+		}
+		cs = p.colourStep(pl, cmyk, ch)
+	}
+	img = p.transform(img, pl, cs.t)
 	p.observe(PhaseTransform, pl.Info.Format, time.Since(t))
 	if err := checkCtx(ctx); err != nil {
 		return Result{}, err
@@ -120,9 +139,14 @@ func (p *Pipeline) Run(ctx context.Context, src []byte, pl Plan) (res Result, er
 	if !o.Strip && pl.OutFormat == FormatJPEG && pl.Info.Format == FormatJPEG {
 		data = keepEXIF(data, src, o.AutoOrient)
 	}
+	if pl.colour.keep && cs.t == nil && len(cs.warnings) == 0 {
+		if data, err = embedKeptProfile(data, pl); err != nil {
+			cs.warnings = append(cs.warnings, Warning{WarnProfileNotKept, "color_profile=keep: " + err.Error()})
+		}
+	}
 	p.observe(PhaseEncode, pl.OutFormat, time.Since(t))
 	b := img.Bounds()
-	return Result{Data: data, Format: pl.OutFormat, Width: b.Dx(), Height: b.Dy(), Input: pl.Info}, nil
+	return Result{Data: data, Format: pl.OutFormat, Width: b.Dx(), Height: b.Dy(), Input: pl.Info, Warnings: cs.warnings}, nil
 }
 
 func checkCtx(ctx context.Context) error {

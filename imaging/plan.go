@@ -53,6 +53,7 @@ type Plan struct {
 	resizeHeight int
 	padWidth     int // contain: the canvas the resized image is centred on
 	padHeight    int
+	colour       colourPlan
 }
 
 // Plan reads src's header and works out the output size, the decode scale
@@ -86,6 +87,7 @@ func (p *Pipeline) Plan(src []byte, opt Options) (Plan, error) {
 	if err := checkEncoderOptions(&pl.Options, pl.OutFormat, opt.Format != "" && opt.Format != FormatAuto); err != nil {
 		return Plan{}, err
 	}
+	pl.colour = planColour(info, pl.Options, pl.OutFormat)
 	w, h := info.Width, info.Height
 	if opt.AutoOrient {
 		w, h = info.DisplayWidth, info.DisplayHeight

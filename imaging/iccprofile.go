@@ -1,0 +1,325 @@
+package imaging
+
+import (
+	"bytes"
+	"compress/zlib"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"io"
+)
+
+// maxProfileBytes bounds an embedded ICC profile. Real ones stay under a
+// few hundred kilobytes (press profiles reach two megabytes); a larger one
+// is ignored with a warning.
+const maxProfileBytes = 4 << 20
+
+// embeddedProfile is where an image keeps its ICC profile, as its probe
+// found it. Nothing is copied or inflated until the job runs, on a worker,
+// inside the job's admitted cost.
+type embeddedProfile struct {
+	chunks   [][]byte // the profile's bytes, in one or more pieces (JPEG APP2)
+	deflated bool     // the bytes are a zlib stream (PNG iCCP)
+	broken   string   // why a profile that is there cannot be read; "" when it can
+}
+
+func (e embeddedProfile) present() bool { return len(e.chunks) > 0 || e.broken != "" }
+
+// size is the most bytes the profile takes once assembled.
+func (e embeddedProfile) size() int64 {
+	if e.deflated {
+		return maxProfileBytes
+	}
+	var n int64
+	for _, c := range e.chunks {
+		n += int64(len(c))
+	}
+	return n
+}
+
+// bytes assembles the profile.
+func (e embeddedProfile) bytes() ([]byte, error) {
+	if e.broken != "" {
+		return nil, fmt.Errorf("%s", e.broken)
+	}
+	if len(e.chunks) == 1 && !e.deflated {
+		return e.chunks[0], nil
+	}
+	b := bytes.Join(e.chunks, nil)
+	if !e.deflated {
+		return b, nil
+	}
+	zr, err := zlib.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("its zlib stream is damaged (%v)", err)
+	}
+	out, err := io.ReadAll(io.LimitReader(zr, maxProfileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("its zlib stream is damaged (%v)", err)
+	}
+	if len(out) > maxProfileBytes {
+		return nil, fmt.Errorf("it inflates to more than %d bytes", maxProfileBytes)
+	}
+	return out, nil
+}
+
+// nonEmpty returns b as the one chunk of a profile, or none when b is empty.
+func nonEmpty(b []byte) [][]byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return [][]byte{b}
+}
+
+// jpegProfile finds the ICC profile of a JPEG: APP2 segments that start
+// with "ICC_PROFILE\0", a sequence number and a count, reassembled in
+// sequence order.
+func jpegProfile(b []byte) embeddedProfile {
+	const sig = "ICC_PROFILE\x00"
+	var parts [][]byte
+	var seqs []int
+	count := 0
+	bad := ""
+	jpegSegments(b, func(marker byte, p []byte) {
+		if marker != 0xE2 || !bytes.HasPrefix(p, []byte(sig)) {
+			return
+		}
+		if len(p) < len(sig)+2 {
+			bad = "an ICC APP2 segment is too short"
+			return
+		}
+		seq, n := int(p[len(sig)]), int(p[len(sig)+1])
+		switch {
+		case count == 0:
+			count = n
+		case n != count:
+			bad = fmt.Sprintf("its APP2 segments disagree on how many there are (%d and %d)", count, n)
+		}
+		parts, seqs = append(parts, p[len(sig)+2:]), append(seqs, seq)
+	})
+	if len(parts) == 0 {
+		return embeddedProfile{}
+	}
+	if bad != "" {
+		return embeddedProfile{broken: bad}
+	}
+	ordered := make([][]byte, count)
+	for i, s := range seqs {
+		if s < 1 || s > count || ordered[s-1] != nil {
+			return embeddedProfile{broken: fmt.Sprintf("its APP2 segment number %d of %d is out of place or repeated", s, count)}
+		}
+		ordered[s-1] = parts[i]
+	}
+	if len(parts) != count {
+		return embeddedProfile{broken: fmt.Sprintf("it is split over %d APP2 segments and only %d are in the file", count, len(parts))}
+	}
+	return embeddedProfile{chunks: ordered}
+}
+
+// jpegSegments calls f with each marker segment before the first scan.
+func jpegSegments(b []byte, f func(marker byte, payload []byte)) {
+	if len(b) < 4 || b[0] != 0xFF || b[1] != 0xD8 {
+		return
+	}
+	for i := 2; i+4 <= len(b); {
+		if b[i] != 0xFF {
+			return
+		}
+		m := b[i+1]
+		if m == 0xFF {
+			i++
+			continue
+		}
+		if m == 0xD8 || (m >= 0xD0 && m <= 0xD7) || m == 0x01 {
+			i += 2
+			continue
+		}
+		if m == 0xDA || m == 0xD9 {
+			return
+		}
+		n := int(binary.BigEndian.Uint16(b[i+2:]))
+		if n < 2 || i+2+n > len(b) {
+			return
+		}
+		f(m, b[i+4:i+2+n])
+		i += 2 + n
+	}
+}
+
+// pngProfile finds a PNG's iCCP chunk: a name, a NUL, compression method
+// 0 and a zlib stream.
+func pngProfile(b []byte) embeddedProfile {
+	c := pngChunk(b, "iCCP")
+	if c == nil {
+		return embeddedProfile{}
+	}
+	i := bytes.IndexByte(c, 0)
+	if i < 1 || i > 79 || i+2 > len(c) || c[i+1] != 0 {
+		return embeddedProfile{broken: "its iCCP chunk has no valid name or compression method"}
+	}
+	return embeddedProfile{chunks: [][]byte{c[i+2:]}, deflated: true}
+}
+
+// webpProfile finds the ICCP chunk of an extended WebP.
+func webpProfile(b []byte) embeddedProfile {
+	if c := riffChunk(b, "ICCP"); c != nil {
+		return embeddedProfile{chunks: [][]byte{c}}
+	}
+	return embeddedProfile{}
+}
+
+// tiffProfile reads tag 34675 (InterColorProfile) of a TIFF's first IFD.
+func tiffProfile(t []byte) embeddedProfile {
+	if len(t) < 8 {
+		return embeddedProfile{}
+	}
+	var bo binary.ByteOrder = binary.LittleEndian
+	if t[0] == 'M' {
+		bo = binary.BigEndian
+	}
+	off := int64(bo.Uint32(t[4:]))
+	if off < 8 || off+2 > int64(len(t)) {
+		return embeddedProfile{}
+	}
+	n := int64(bo.Uint16(t[off:]))
+	for k := int64(0); k < n; k++ {
+		e := off + 2 + 12*k
+		if e+12 > int64(len(t)) {
+			return embeddedProfile{}
+		}
+		if bo.Uint16(t[e:]) != 34675 {
+			continue
+		}
+		count, at := int64(bo.Uint32(t[e+4:])), int64(bo.Uint32(t[e+8:]))
+		if count <= 4 || at+count > int64(len(t)) {
+			return embeddedProfile{broken: "its InterColorProfile tag points outside the file"}
+		}
+		return embeddedProfile{chunks: [][]byte{t[at : at+count]}}
+	}
+	return embeddedProfile{}
+}
+
+// embedJPEGProfile inserts APP2 ICC segments after SOI and any APP0/APP1.
+func embedJPEGProfile(data, profile []byte) ([]byte, error) {
+	const sig = "ICC_PROFILE\x00"
+	const room = 65535 - 2 - len(sig) - 2
+	count := (len(profile) + room - 1) / room
+	if count > 255 || len(data) < 4 {
+		return data, fmt.Errorf("a %d-byte profile does not fit in a JPEG", len(profile))
+	}
+	// Insert after the APP0 (JFIF) and APP1 (Exif) segments at the front.
+	at := 2
+	for at+4 <= len(data) && data[at] == 0xFF && (data[at+1] == 0xE0 || data[at+1] == 0xE1) {
+		at += 2 + int(binary.BigEndian.Uint16(data[at+2:]))
+	}
+	if at > len(data) {
+		return data, fmt.Errorf("the encoded JPEG has no room for the profile")
+	}
+	var seg bytes.Buffer
+	for i := 0; i < count; i++ {
+		part := profile[i*room : min((i+1)*room, len(profile))]
+		seg.Write([]byte{0xFF, 0xE2})
+		binary.Write(&seg, binary.BigEndian, uint16(2+len(sig)+2+len(part)))
+		seg.WriteString(sig)
+		seg.Write([]byte{byte(i + 1), byte(count)})
+		seg.Write(part)
+	}
+	out := make([]byte, 0, len(data)+seg.Len())
+	out = append(out, data[:at]...)
+	out = append(out, seg.Bytes()...)
+	return append(out, data[at:]...), nil
+}
+
+// embedPNGProfile inserts an iCCP chunk after IHDR.
+func embedPNGProfile(data, profile []byte) ([]byte, error) {
+	const ihdrEnd = 8 + 8 + 13 + 4
+	if len(data) < ihdrEnd || string(data[12:16]) != "IHDR" {
+		return data, fmt.Errorf("the encoded PNG does not start with IHDR")
+	}
+	var z bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&z, zlib.BestCompression)
+	zw.Write(profile)
+	zw.Close()
+	body := append([]byte("iCCP"+"icc\x00\x00"), z.Bytes()...)
+	chunk := binary.BigEndian.AppendUint32(nil, uint32(len(body)-4))
+	chunk = append(chunk, body...)
+	chunk = binary.BigEndian.AppendUint32(chunk, crc32.ChecksumIEEE(body))
+	out := make([]byte, 0, len(data)+len(chunk))
+	out = append(out, data[:ihdrEnd]...)
+	out = append(out, chunk...)
+	return append(out, data[ihdrEnd:]...), nil
+}
+
+// embedWebPProfile adds an ICCP chunk, turning a simple WebP (VP8 or VP8L)
+// into the extended format, or setting the ICC flag of a VP8X one.
+func embedWebPProfile(data, profile []byte) ([]byte, error) {
+	chunks := riffChunks(data)
+	if len(chunks) == 0 {
+		return data, fmt.Errorf("the encoded WebP has no chunks")
+	}
+	var vp8x []byte
+	switch first := chunks[0]; first.id {
+	case "VP8X":
+		if len(first.data) < 10 {
+			return data, fmt.Errorf("the encoded WebP's VP8X chunk is short")
+		}
+		vp8x = append([]byte(nil), first.data...)
+		chunks = chunks[1:]
+	case "VP8 ", "VP8L":
+		w, h, alpha, ok := webpCanvas(first)
+		if !ok {
+			return data, fmt.Errorf("the encoded WebP's image chunk is malformed")
+		}
+		vp8x = make([]byte, 10)
+		if alpha {
+			vp8x[0] |= 0x10
+		}
+		putUint24(vp8x[4:], w-1)
+		putUint24(vp8x[7:], h-1)
+	default:
+		return data, fmt.Errorf("the encoded WebP starts with a %q chunk", first.id)
+	}
+	vp8x[0] |= 0x20 // ICC profile
+	var body bytes.Buffer
+	body.WriteString("WEBP")
+	writeRIFFChunk(&body, "VP8X", vp8x)
+	writeRIFFChunk(&body, "ICCP", profile)
+	for _, c := range chunks {
+		if c.id != "ICCP" {
+			writeRIFFChunk(&body, c.id, c.data)
+		}
+	}
+	out := append([]byte("RIFF"), binary.LittleEndian.AppendUint32(nil, uint32(body.Len()))...)
+	return append(out, body.Bytes()...), nil
+}
+
+// webpCanvas reads the size of a simple WebP's image chunk, and whether a
+// lossless one has alpha.
+func webpCanvas(c chunk) (w, h int, alpha, ok bool) {
+	d := c.data
+	switch c.id {
+	case "VP8 ":
+		if len(d) < 10 || d[3] != 0x9d || d[4] != 0x01 || d[5] != 0x2a {
+			return 0, 0, false, false
+		}
+		return int(binary.LittleEndian.Uint16(d[6:]) & 0x3fff), int(binary.LittleEndian.Uint16(d[8:]) & 0x3fff), false, true
+	case "VP8L":
+		if len(d) < 5 || d[0] != 0x2f {
+			return 0, 0, false, false
+		}
+		v := binary.LittleEndian.Uint32(d[1:])
+		return int(v&0x3fff) + 1, int(v>>14&0x3fff) + 1, v>>28&1 == 1, true
+	}
+	return 0, 0, false, false
+}
+
+func putUint24(b []byte, v int) { b[0], b[1], b[2] = byte(v), byte(v>>8), byte(v>>16) }
+
+func writeRIFFChunk(w *bytes.Buffer, id string, data []byte) {
+	w.WriteString(id)
+	w.Write(binary.LittleEndian.AppendUint32(nil, uint32(len(data))))
+	w.Write(data)
+	if len(data)%2 == 1 {
+		w.WriteByte(0)
+	}
+}

@@ -1,0 +1,32 @@
+"""LittleCMS (through Pillow's ImageCms) as the colour-management reference
+for imaging's colour tests.
+
+  colour_ref.py ref IN OUT.png [PROFILE]   IN converted to sRGB (perceptual),
+                                           with its embedded profile or PROFILE
+  colour_ref.py cmyk IN.png OUT.jpg [PROFILE]
+                                           IN as a CMYK JPEG (Pillow's naive
+                                           conversion), PROFILE embedded
+"""
+import io
+import sys
+
+from PIL import Image, ImageCms
+
+
+def main(mode, src, dst, profile=None):
+    im = Image.open(src)
+    if mode == "cmyk":
+        extra = {"icc_profile": open(profile, "rb").read()} if profile else {}
+        im.convert("CMYK").save(dst, quality=95, **extra)
+        return
+    data = open(profile, "rb").read() if profile else im.info["icc_profile"]
+    src_profile = ImageCms.ImageCmsProfile(io.BytesIO(data))
+    if im.mode not in ("RGB", "L", "CMYK"):
+        im = im.convert("RGB")
+    out = ImageCms.profileToProfile(im, src_profile, ImageCms.createProfile("sRGB"),
+                                    renderingIntent=0, outputMode="RGB")
+    out.save(dst)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
