@@ -103,7 +103,8 @@ func TestCorrupt(t *testing.T) {
 // TestTruncated checks that every truncation of a few fixtures fails
 // cleanly at every scale.
 func TestTruncated(t *testing.T) {
-	for _, name := range []string{"seq-2x2-37x23.jpg", "prog-2x2-37x23.jpg", "gray-prog-rst5b-37x23.jpg", "cmyk-64x48.jpg"} {
+	for _, name := range []string{"seq-2x2-37x23.jpg", "prog-2x2-37x23.jpg", "gray-prog-rst5b-37x23.jpg", "cmyk-64x48.jpg",
+		"seq-rst1b-37x23.jt-arith.jpg", "cmyk-2x2-37x23.jt-arith-prog-rst1b.jpg"} {
 		data := fixture(t, name)
 		for n := 0; n < len(data)-1; n++ {
 			for _, denom := range []int{1, 8} {
@@ -176,6 +177,13 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
+		f.Add(data, uint8(1))
+		f.Add(data, uint8(8))
+	}
+	// The arithmetic-coded fixtures (*.jt-arith*.jpg) have libjpeg's
+	// default conditioning; add files with other DAC values.
+	for _, c := range []struct{ dcLU, acK [2]byte }{{[2]byte{0x42, 0x00}, [2]byte{1, 40}}, {[2]byte{0xF0, 0x51}, [2]byte{63, 2}}} {
+		data := recodeArith(f, fixture(f, "prog-2x2-37x23.jpg"), c.dcLU, c.acK)
 		f.Add(data, uint8(1))
 		f.Add(data, uint8(8))
 	}

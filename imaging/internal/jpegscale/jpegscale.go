@@ -13,15 +13,16 @@
 // frequencies that fold onto others (aliasing) are dropped.
 //
 // Supported: 8-bit baseline, extended sequential (SOF1, including 16-bit
-// quantisation tables) and progressive Huffman-coded JPEGs; grayscale,
+// quantisation tables) and progressive Huffman-coded JPEGs, and their
+// arithmetic-coded counterparts (SOF9, SOF10; see arith.go); grayscale,
 // YCbCr with 4:4:4, 4:2:2, 4:2:0, 4:4:0, 4:1:1 or 4:1:0 sampling, and
 // 4-component Adobe CMYK/YCCK (as image/jpeg: 0x11 or 0x22 luma/black
 // sampling); restart intervals, non-interleaved scans, spectral selection and
 // successive approximation. The result types follow image/jpeg: *image.Gray,
 // *image.YCbCr or *image.CMYK.
 //
-// Errors wrapping ErrUnsupported are returned for 12-bit, arithmetic-coded,
-// lossless and hierarchical JPEGs, DNL-defined heights, RGB-coded 3-component
+// Errors wrapping ErrUnsupported are returned for 12-bit, lossless and
+// hierarchical JPEGs, DNL-defined heights, RGB-coded 3-component
 // images, 2-component images, 4-component images without an Adobe segment and
 // sampling layouts image/jpeg cannot represent.
 package jpegscale
@@ -53,6 +54,8 @@ const (
 	sof0  = 0xC0 // baseline
 	sof1  = 0xC1 // extended sequential, Huffman
 	sof2  = 0xC2 // progressive, Huffman
+	sof9  = 0xC9 // extended sequential, arithmetic
+	sof10 = 0xCA // progressive, arithmetic
 	dht   = 0xC4
 	dac   = 0xCC
 	rst0  = 0xD0
@@ -141,6 +144,7 @@ type decoder struct {
 	hmax, vmax    int
 	mxx, myy      int
 	progressive   bool
+	arith         bool // arithmetic-coded (SOF9, SOF10)
 	sofSeen       bool
 	setup         bool
 
@@ -161,6 +165,7 @@ type decoder struct {
 	probe    bool // stop at the first SOS: Probe reads the header only
 
 	br  bitReader
+	ar  arithDecoder
 	blk [64]int32
 	ws  [64]int32
 }
@@ -206,6 +211,9 @@ func Probe(data []byte) Header {
 	}
 	if err == nil && d.progressive {
 		scans := d.scanHeaders() // one walk over the entropy-coded data for all four scales
+		if h.Err = d.checkScans(len(scans)); h.Err != nil {
+			return h
+		}
 		for k, denom := range []int{1, 2, 4, 8} {
 			d.denom = denom
 			d.planScans(scans)
@@ -374,18 +382,21 @@ func (d *decoder) decode() (image.Image, error) {
 		}
 		seg := d.data[d.pos : d.pos+n]
 		switch {
-		case m == sof0 || m == sof1 || m == sof2:
+		case m == sof0 || m == sof1 || m == sof2 || m == sof9 || m == sof10:
 			if d.sofSeen {
 				return nil, FormatError("multiple SOF markers")
 			}
-			d.progressive = m == sof2
+			d.progressive = m == sof2 || m == sof10
+			d.arith = m == sof9 || m == sof10
 			if err := d.processSOF(seg); err != nil {
 				return nil, err
 			}
-		case m == 0xC3 || (m >= 0xC5 && m <= 0xC7) || (m >= 0xC9 && m <= 0xCB) || (m >= 0xCD && m <= 0xCF):
-			return nil, unsupported("lossless, hierarchical or arithmetic-coded JPEG")
+		case m == 0xC3 || (m >= 0xC5 && m <= 0xC7) || m == 0xCB || (m >= 0xCD && m <= 0xCF):
+			return nil, unsupported("lossless, hierarchical or arithmetic-coded JPEG") // SOF11: lossless arithmetic
 		case m == dac:
-			return nil, unsupported("arithmetic coding")
+			if err := d.processDAC(seg); err != nil {
+				return nil, err
+			}
 		case m == dht:
 			if err := d.processDHT(seg); err != nil {
 				return nil, err
@@ -529,10 +540,12 @@ func (d *decoder) processSOF(p []byte) error {
 		c.cbh = (ch + 7) / 8
 		total += c.cbw * c.cbh
 	}
-	// Every block costs at least one bit of entropy-coded data, so an image
+	// Every block costs at least one bit of Huffman-coded data, so an image
 	// with more blocks than the input has bits is truncated or corrupt. This
-	// bounds the work and memory spent on garbage.
-	if total > 8*len(d.data) {
+	// bounds the work and memory spent on garbage. An arithmetic coder
+	// spends as little as 1/32768 bit on a decision, so there is no such
+	// bound for it: a large flat image can take a few bytes.
+	if !d.arith && total > 8*len(d.data) {
 		return FormatError("image dimensions exceed data size")
 	}
 	return nil
@@ -644,6 +657,9 @@ func (d *decoder) setupImage() error {
 	}
 	if d.progressive {
 		d.makePlan()
+		if err := d.checkScans(len(d.plan)); err != nil {
+			return err
+		}
 		for i := 0; i < d.nComp; i++ {
 			c := &d.comp[i]
 			c.coef = make([]int16, c.bw*c.bh*c.ncoef)

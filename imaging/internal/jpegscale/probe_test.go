@@ -27,26 +27,31 @@ func TestProbe(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			h := Probe(data)
-			for _, denom := range []int{1, 2, 4, 8} {
-				var before, after runtime.MemStats
-				runtime.ReadMemStats(&before)
-				img, err := Decode(data, denom)
-				runtime.ReadMemStats(&after)
-				if (h.Err == nil) != (err == nil) || errors.Is(h.Err, ErrUnsupported) != errors.Is(err, ErrUnsupported) {
-					t.Fatalf("1/%d: Probe says %v, Decode returned %v", denom, h.Err, err)
-				}
-				if err != nil {
-					continue
-				}
-				if b := img.Bounds(); b.Dx() != (h.Width+denom-1)/denom || b.Dy() != (h.Height+denom-1)/denom {
-					t.Errorf("1/%d: Decode gave %v, Probe said %d×%d", denom, b, h.Width, h.Height)
-				}
-				if alloc := int64(after.TotalAlloc - before.TotalAlloc); alloc > h.Cost(denom) {
-					t.Errorf("1/%d: Decode allocated %d bytes, over Cost %d", denom, alloc, h.Cost(denom))
-				}
-			}
-		})
+		t.Run(filepath.Base(f), func(t *testing.T) { checkCost(t, "", data) })
+	}
+}
+
+// checkCost checks that Probe says what Decode does with data at every
+// scale, and that Cost bounds every byte Decode allocates.
+func checkCost(t *testing.T, name string, data []byte) {
+	t.Helper()
+	h := Probe(data)
+	for _, denom := range []int{1, 2, 4, 8} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		img, err := Decode(data, denom)
+		runtime.ReadMemStats(&after)
+		if (h.Err == nil) != (err == nil) || errors.Is(h.Err, ErrUnsupported) != errors.Is(err, ErrUnsupported) {
+			t.Fatalf("%s 1/%d: Probe says %v, Decode returned %v", name, denom, h.Err, err)
+		}
+		if err != nil {
+			continue
+		}
+		if b := img.Bounds(); b.Dx() != (h.Width+denom-1)/denom || b.Dy() != (h.Height+denom-1)/denom {
+			t.Errorf("%s 1/%d: Decode gave %v, Probe said %d×%d", name, denom, b, h.Width, h.Height)
+		}
+		if alloc := int64(after.TotalAlloc - before.TotalAlloc); alloc > h.Cost(denom) {
+			t.Errorf("%s 1/%d: Decode allocated %d bytes, over Cost %d", name, denom, alloc, h.Cost(denom))
+		}
 	}
 }

@@ -172,6 +172,9 @@ func (d *decoder) processSOS(p []byte) error {
 				return err
 			}
 		}
+		if d.arith {
+			continue
+		}
 		if s.ss == 0 && s.ah == 0 && !d.dcTab[s.comps[i].td].defined {
 			return FormatError("missing DC Huffman table")
 		}
@@ -194,6 +197,9 @@ const (
 )
 
 func (d *decoder) decodeScan(s *scanHeader) error {
+	if d.arith {
+		return d.arithScan(s)
+	}
 	var mode scanMode
 	switch {
 	case !d.progressive && d.denom == 8:

@@ -105,7 +105,13 @@ jpegtran -restart 1B seq-1x2-64x48.jpg >seq-1x2-64x48.jt-rst1b.jpg
 jpegtran -scans "$tmp/scans.txt" seq-optimized-100x75.jpg >seq-optimized-100x75.jt-scans.jpg
 jpegtran -scans "$tmp/scans2.txt" -restart 1B seq-optimized-100x75.jpg >seq-optimized-100x75.jt-scans2-rst1b.jpg
 jpegtran -progressive -restart 3B cmyk-2x2-37x23.jpg >cmyk-2x2-37x23.jt-prog-rst3b.jpg
+# Arithmetic-coded transcodes (SOF9, SOF10), same coefficients again.
+jpegtran -arithmetic seq-2x2-37x23.jpg >seq-2x2-37x23.jt-arith.jpg
+jpegtran -arithmetic -restart 1B seq-rst1b-37x23.jpg >seq-rst1b-37x23.jt-arith.jpg
+jpegtran -arithmetic -restart 1 gray-37x23.jpg >gray-37x23.jt-arith-rst1row.jpg
+jpegtran -arithmetic -progressive seq-1x1-64x48.jpg >seq-1x1-64x48.jt-arith-prog.jpg
+jpegtran -arithmetic prog-scans-2x2-100x75.jpg >prog-scans-2x2-100x75.jt-arith.jpg
+jpegtran -arithmetic -progressive -restart 1B cmyk-2x2-37x23.jpg >cmyk-2x2-37x23.jt-arith-prog-rst1b.jpg
 
 # Valid JPEGs this package does not decode (it must return ErrUnsupported).
-cjpeg -quality 85 -arithmetic "$tmp/37x23.ppm" >unsupported-arith-37x23.jpg
 cjpeg -quality 85 -rgb "$tmp/37x23.ppm" >unsupported-rgb-37x23.jpg
