@@ -90,9 +90,9 @@ type Encoder struct {
 	Cost func(w, h int, alpha bool, o Options) int64
 	// Encode writes img.
 	Encode func(w *bytes.Buffer, img image.Image, o Options) error
-	// EmbedProfile writes an ICC profile into data the encoder made, for
-	// color_profile=keep; nil when the format carries none.
-	EmbedProfile func(data, profile []byte) ([]byte, error)
+	// ICC says Encode embeds the ICC profile Options carry (for
+	// color_profile=keep); false when the format carries none.
+	ICC bool
 }
 
 // Backend says what the codec runs on now: "go" (pure Go), "native" (the

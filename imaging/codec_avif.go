@@ -38,6 +38,7 @@ func avifCodec() *Codec {
 		Encoder: &Encoder{
 			Library: "libheif with libaom (the system's, through purego)",
 			Quality: DefaultAVIFQuality,
+			ICC:     true,
 			// Higher effort is slower and smaller: libaom's speed runs the other way.
 			Effort: Range{Min: 0, Max: heif.MaxSpeed, Default: DefaultAVIFEffort},
 			Cost: func(w, h int, _ bool, o Options) int64 {
@@ -63,6 +64,7 @@ func avifCodec() *Codec {
 
 func avifOptions(o Options) heif.EncodeOptions {
 	return heif.EncodeOptions{
+		ICC:     o.icc,
 		Quality: qualityOr(o.Quality, DefaultAVIFQuality),
 		Speed:   heif.MaxSpeed - effortOr(o.Effort, DefaultAVIFEffort),
 	}

@@ -48,9 +48,12 @@ func jpegCodec() *Codec {
 			// pixel at quality 100, doubled while it grows.
 			Cost: func(w, h int, _ bool, _ Options) int64 { return int64(w)*int64(h)*3 + encoderFixed },
 			Encode: func(w *bytes.Buffer, img image.Image, o Options) error {
-				return jpeg.Encode(w, jpegFriendly(img), &jpeg.Options{Quality: qualityOr(o.Quality, DefaultQuality)})
+				if err := jpeg.Encode(w, jpegFriendly(img), &jpeg.Options{Quality: qualityOr(o.Quality, DefaultQuality)}); err != nil {
+					return err
+				}
+				return embedICC(w, o, embedJPEGProfile)
 			},
-			EmbedProfile: embedJPEGProfile,
+			ICC: true,
 		},
 	}
 }

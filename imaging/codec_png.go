@@ -46,11 +46,14 @@ func pngCodec() *Codec {
 			// The compressed output, as large as the raw samples for noise,
 			// doubled while it grows.
 			Cost: func(w, h int, _ bool, _ Options) int64 { return int64(w)*int64(h)*8 + encoderFixed },
-			Encode: func(w *bytes.Buffer, img image.Image, _ Options) error {
+			Encode: func(w *bytes.Buffer, img image.Image, o Options) error {
 				enc := png.Encoder{CompressionLevel: png.DefaultCompression}
-				return enc.Encode(w, img)
+				if err := enc.Encode(w, img); err != nil {
+					return err
+				}
+				return embedICC(w, o, embedPNGProfile)
 			},
-			EmbedProfile: embedPNGProfile,
+			ICC: true,
 		},
 	}
 }

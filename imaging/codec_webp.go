@@ -55,12 +55,15 @@ func webpCodec() *Codec {
 			Effort:   Range{Min: 0, Max: 6, Default: 4}, // libwebp's method
 			Cost:     webpEncodeCost,
 			Encode: func(w *bytes.Buffer, img image.Image, o Options) error {
-				return webp.Encode(w, img, webp.Options{
+				if err := webp.Encode(w, img, webp.Options{
 					Quality: qualityOr(o.Quality, DefaultWebPQuality), Lossless: o.Lossless,
 					Method: effortOr(o.Effort, 4),
-				})
+				}); err != nil {
+					return err
+				}
+				return embedICC(w, o, embedWebPProfile)
 			},
-			EmbedProfile: embedWebPProfile,
+			ICC: true,
 		},
 	}
 }

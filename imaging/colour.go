@@ -60,7 +60,7 @@ func planColour(in Info, o Options, out Format) colourPlan {
 		return colourPlan{convert: true}
 	case !prof:
 		return colourPlan{}
-	case o.ColorProfile == ColorProfileKeep && !in.hdr.gray && out.encoder() != nil && out.encoder().EmbedProfile != nil:
+	case o.ColorProfile == ColorProfileKeep && !in.hdr.gray && out.encoder() != nil && out.encoder().ICC:
 		return colourPlan{keep: true}
 	}
 	return colourPlan{convert: true}
@@ -129,7 +129,7 @@ func keepRefusal(f Format, cmyk bool, channels int) string {
 	case channels != 3:
 		return "color_profile=keep was not honoured: the profile is for grey images and the output is RGB, so its pixels were converted to sRGB"
 	}
-	return fmt.Sprintf("color_profile=keep was not honoured: %s output carries no ICC profile, so the pixels were converted to sRGB (keep works with JPEG, PNG and WebP output)", strings.ToUpper(string(f)))
+	return fmt.Sprintf("color_profile=keep was not honoured: %s output carries no ICC profile, so the pixels were converted to sRGB (keep works with JPEG, PNG, WebP and AVIF output)", strings.ToUpper(string(f)))
 }
 
 func channelWord(n int) string {
@@ -273,16 +273,6 @@ type ProfileInfo struct {
 	Bytes       int    `json:"bytes"`
 	// Problem says why the profile will be ignored, when it will be.
 	Problem string `json:"problem,omitempty"`
-}
-
-// embedKeptProfile writes the source's profile into the encoded output, for
-// color_profile=keep.
-func embedKeptProfile(data []byte, pl Plan) ([]byte, error) {
-	prof, err := pl.Info.hdr.icc.bytes()
-	if err != nil {
-		return data, fmt.Errorf("the profile could not be read: %v", err)
-	}
-	return pl.OutFormat.encoder().EmbedProfile(data, prof)
 }
 
 // describeProfile reads what /v1/info says of an embedded profile. A PNG's

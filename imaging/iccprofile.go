@@ -199,6 +199,21 @@ func tiffProfile(t []byte) embeddedProfile {
 	return embeddedProfile{}
 }
 
+// embedICC rewrites what an encoder wrote into w with the profile
+// Options carry, if any, embedded by embed.
+func embedICC(w *bytes.Buffer, o Options, embed func(data, profile []byte) ([]byte, error)) error {
+	if len(o.icc) == 0 {
+		return nil
+	}
+	out, err := embed(w.Bytes(), o.icc)
+	if err != nil {
+		return err
+	}
+	w.Reset()
+	_, err = w.Write(out)
+	return err
+}
+
 // embedJPEGProfile inserts APP2 ICC segments after SOI and any APP0/APP1.
 func embedJPEGProfile(data, profile []byte) ([]byte, error) {
 	const sig = "ICC_PROFILE\x00"

@@ -122,6 +122,8 @@ type Options struct {
 	// ColorProfile says whether pixels are converted to sRGB (the default)
 	// or keep their embedded profile.
 	ColorProfile ColorProfile
+	// icc is the profile encoders embed, set by Run for color_profile=keep.
+	icc []byte
 }
 
 // DefaultOptions returns the options applied when a client sets none.
@@ -253,7 +255,7 @@ func (o *Options) set(name, v, field string) error {
 		var s string
 		s, err = parseEnum(strings.ReplaceAll(v, "-", ""), field, []string{string(ColorProfileSRGB), string(ColorProfileKeep)})
 		if err != nil {
-			err.(*Error).Hint = "give srgb (convert embedded ICC profiles to sRGB, the default) or keep (leave the pixels as they are and embed the profile in JPEG, PNG and WebP output)"
+			err.(*Error).Hint = "give srgb (convert embedded ICC profiles to sRGB, the default) or keep (leave the pixels as they are and embed the profile in JPEG, PNG, WebP and AVIF output)"
 		}
 		o.ColorProfile = ColorProfile(s)
 	}

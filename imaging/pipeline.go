@@ -130,6 +130,11 @@ func (p *Pipeline) Run(ctx context.Context, src []byte, pl Plan) (res Result, er
 	}
 
 	t = time.Now()
+	if pl.colour.keep && cs.t == nil && len(cs.warnings) == 0 {
+		if o.icc, err = pl.Info.hdr.icc.bytes(); err != nil {
+			cs.warnings = append(cs.warnings, Warning{WarnProfileNotKept, "color_profile=keep was not honoured: the profile could not be read (" + err.Error() + "), so the output carries none"})
+		}
+	}
 	var buf bytes.Buffer
 	buf.Grow(pl.OutWidth * pl.OutHeight / 4)
 	if err := encode(&buf, img, pl.OutFormat, o); err != nil {
@@ -138,11 +143,6 @@ func (p *Pipeline) Run(ctx context.Context, src []byte, pl Plan) (res Result, er
 	data := buf.Bytes()
 	if !o.Strip && pl.OutFormat == FormatJPEG && pl.Info.Format == FormatJPEG {
 		data = keepEXIF(data, src, o.AutoOrient)
-	}
-	if pl.colour.keep && cs.t == nil && len(cs.warnings) == 0 {
-		if data, err = embedKeptProfile(data, pl); err != nil {
-			cs.warnings = append(cs.warnings, Warning{WarnProfileNotKept, "color_profile=keep: " + err.Error()})
-		}
 	}
 	p.observe(PhaseEncode, pl.OutFormat, time.Since(t))
 	b := img.Bounds()
