@@ -41,7 +41,33 @@ func fuzzSeeds(f *testing.F) [][]byte {
 	if len(out) < 10 {
 		f.Fatalf("found %d seed images; want the seeds of ../testdata/hostile/seeds", len(out))
 	}
-	return out
+	return append(out, profileSeeds(f)...)
+}
+
+// profileSeeds are small images carrying ICC profiles: a JPEG with its
+// profile in one APP2 segment and one with it split over two, and a PNG.
+func profileSeeds(f *testing.F) [][]byte {
+	img := newPhoto(16, 12)
+	prof := wideProfile()
+	jpg := encodeAs(f, img, FormatJPEG)
+	one, err := embedJPEGProfile(jpg, prof)
+	if err != nil {
+		f.Fatal(err)
+	}
+	// Two APP2 segments, numbered 1 and 2 of 2.
+	two := append([]byte(nil), jpg[:2]...)
+	for i, part := range [][]byte{prof[:300], prof[300:]} {
+		seg := append([]byte("ICC_PROFILE\x00"), byte(i+1), 2)
+		seg = append(seg, part...)
+		two = append(two, 0xFF, 0xE2, byte((len(seg)+2)>>8), byte(len(seg)+2))
+		two = append(two, seg...)
+	}
+	two = append(two, jpg[2:]...)
+	png, err := embedPNGProfile(encodeAs(f, img, FormatPNG), prof)
+	if err != nil {
+		f.Fatal(err)
+	}
+	return [][]byte{one, two, png}
 }
 
 // textSeeds are bodies clients send instead of images.
@@ -256,6 +282,7 @@ func fuzzOptionSets() []map[string][]string {
 		{"height": {"4"}, "fit": {"inside"}, "format": {"tiff"}, "rotate": {"270"}, "brightness": {"20"}, "contrast": {"-30"}},
 		{"width": {"2"}, "height": {"2"}, "fit": {"fill"}, "strip": {"false"}, "flip": {"v"}},
 		{"width": {"2"}, "format": {"png"}}, // PNG box-shrink while inflating, JPEG 1/8 decode
+		{"width": {"5"}, "format": {"jpeg"}, "color_profile": {"keep"}},
 	}
 }
 
