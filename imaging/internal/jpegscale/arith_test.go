@@ -319,8 +319,9 @@ func TestArithCorrupt(t *testing.T) {
 	}
 }
 
-// TestArithCorpus re-codes each corpus JPEG with `jpegtran -arithmetic` and
-// checks that it decodes as its source at 1/1 and 1/8.
+// TestArithCorpus re-codes each corpus JPEG with `jpegtran -arithmetic`
+// (sequential) and the smaller ones also with -progressive, and checks that
+// they decode as their sources at 1/1 and 1/8.
 func TestArithCorpus(t *testing.T) {
 	files := corpusFiles(t)
 	if testing.Short() || raceEnabled {
@@ -332,28 +333,33 @@ func TestArithCorpus(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		name := filepath.Base(f)
-		arith := runTool(t, huff, "jpegtran", "-arithmetic")
-		t.Run(name, func(t *testing.T) {
-			for _, denom := range []int{1, 8} {
-				t0 := time.Now()
-				want, err := Decode(huff, denom)
-				th := time.Since(t0)
-				if err != nil {
-					t.Fatalf("1/%d: Huffman source: %v", denom, err)
+		opts := [][]string{{"-arithmetic"}}
+		if len(huff) < 2<<20 {
+			opts = append(opts, []string{"-arithmetic", "-progressive"})
+		}
+		for _, o := range opts {
+			arith := runTool(t, huff, "jpegtran", o...)
+			t.Run(filepath.Base(f)+strings.Join(o, ""), func(t *testing.T) {
+				for _, denom := range []int{1, 8} {
+					t0 := time.Now()
+					want, err := Decode(huff, denom)
+					th := time.Since(t0)
+					if err != nil {
+						t.Fatalf("1/%d: Huffman source: %v", denom, err)
+					}
+					t0 = time.Now()
+					got, err := Decode(arith, denom)
+					ta := time.Since(t0)
+					if err != nil {
+						t.Fatalf("1/%d: %v", denom, err)
+					}
+					if diff := sameImage(got, want, Probe(huff).Progressive == Probe(arith).Progressive); diff != "" {
+						t.Errorf("1/%d: arithmetic decode differs from the Huffman one: %s", denom, diff)
+					}
+					t.Logf("1/%d: %d bytes Huffman %v, %d bytes arithmetic %v", denom, len(huff), th.Round(time.Millisecond), len(arith), ta.Round(time.Millisecond))
 				}
-				t0 = time.Now()
-				got, err := Decode(arith, denom)
-				ta := time.Since(t0)
-				if err != nil {
-					t.Fatalf("1/%d: %v", denom, err)
-				}
-				if diff := sameImage(got, want, Probe(huff).Progressive == Probe(arith).Progressive); diff != "" {
-					t.Errorf("1/%d: arithmetic decode differs from the Huffman one: %s", denom, diff)
-				}
-				t.Logf("1/%d: %d bytes Huffman %v, %d bytes arithmetic %v", denom, len(huff), th.Round(time.Millisecond), len(arith), ta.Round(time.Millisecond))
-			}
-		})
+			})
+		}
 	}
 }
 
