@@ -2,9 +2,12 @@ package handlers_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"image/png"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -34,7 +37,7 @@ func jpeg12(t *testing.T, jpg []byte) []byte {
 }
 
 // sofMarker replaces the SOF0 marker of a baseline JPEG with m (0xC3:
-// lossless, 0xC9: arithmetic-coded), as jpeg12 does.
+// lossless, 0xC5: hierarchical), as jpeg12 does.
 func sofMarker(t *testing.T, jpg []byte, m byte) []byte {
 	t.Helper()
 	out := jpeg12(t, jpg)
@@ -86,8 +89,8 @@ func TestServer_unsupportedImageFeature_jpeg(t *testing.T) {
 		body         []byte
 	}{
 		{"12-bit", "the JPEG uses 12-bit samples, which imgsvc does not decode", jpeg12(t, jpg)},
-		{"lossless", "lossless, hierarchical or arithmetic", sofMarker(t, jpg, 0xC3)},
-		{"arithmetic", "lossless, hierarchical or arithmetic", sofMarker(t, jpg, 0xC9)},
+		{"lossless", "lossless or hierarchical coding", sofMarker(t, jpg, 0xC3)},
+		{"hierarchical", "lossless or hierarchical coding", sofMarker(t, jpg, 0xC5)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			a := post(t, e, "/v1/process?format=png", "image/jpeg", tt.body)
@@ -105,5 +108,69 @@ func TestServer_unsupportedImageFeature_jpeg(t *testing.T) {
 				t.Fatalf("info: %d %+v %q, want 200 64×48 jpeg", a.status, a.info, a.prob.Detail)
 			}
 		})
+	}
+}
+
+// RLE BMP, CIELab TIFF and JPEG-compressed TIFF, which the libraries refuse,
+// are decoded; a 16-bit CIELab TIFF is refused with 415 naming it. The
+// fixtures are imaging's (see imaging/testdata/README).
+func TestServer_decodesRLEBMPLabAndJPEGTIFF(t *testing.T) {
+	e, _ := newServer(newPipeline(t, imaging.Limits{}, imaging.PoolConfig{}), handlers.Config{})
+	for _, tt := range []struct {
+		file, ct string
+		w, h     int
+	}{
+		{"rle8-imagemagick.bmp", "image/bmp", 40, 30},
+		{"lab-pillow.tif", "image/tiff", 32, 24},
+		{"jpeg-tiles.tif", "image/tiff", 32, 24},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			b, err := os.ReadFile("../imaging/testdata/" + tt.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := post(t, e, "/v1/info", tt.ct, b)
+			if a.status != http.StatusOK || a.info.Width != tt.w || a.info.Height != tt.h {
+				t.Fatalf("info: %d %+v %q", a.status, a.info, a.prob.Detail)
+			}
+			a = post(t, e, "/v1/process?format=png", tt.ct, b)
+			if a.status != http.StatusOK || a.ct != "image/png" {
+				t.Fatalf("process: %d %s %q", a.status, a.ct, a.prob.Detail)
+			}
+			img, err := png.Decode(bytes.NewReader(a.body))
+			if err != nil || img.Bounds().Dx() != tt.w || img.Bounds().Dy() != tt.h {
+				t.Fatalf("process answered %v, %v; want a %d×%d PNG", img.Bounds(), err, tt.w, tt.h)
+			}
+			a = post(t, e, "/v1/process", tt.ct, b) // the input's format
+			if a.status != http.StatusOK || a.ct != tt.ct {
+				t.Fatalf("process to the same format: %d %s %q", a.status, a.ct, a.prob.Detail)
+			}
+		})
+	}
+
+	// 16-bit CIELab: the Lab fixture with BitsPerSample patched to 16 (the
+	// refusal comes from the header).
+	b, err := os.ReadFile("../imaging/testdata/lab-pillow.tif")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lab16 := bytes.Clone(b)
+	off := int(binary.LittleEndian.Uint32(lab16[4:]))
+	for i := range int(binary.LittleEndian.Uint16(lab16[off:])) {
+		p := lab16[off+2+12*i:]
+		if binary.LittleEndian.Uint16(p) == 258 { // BitsPerSample: three SHORTs, out of line
+			vo := int(binary.LittleEndian.Uint32(p[8:]))
+			for k := range 3 {
+				binary.LittleEndian.PutUint16(lab16[vo+2*k:], 16)
+			}
+		}
+	}
+	a := post(t, e, "/v1/process", "image/tiff", lab16)
+	if a.status != http.StatusUnsupportedMediaType || a.prob.Code != string(imaging.CodeUnsupportedImageFeature) ||
+		a.prob.Detail != "the TIFF is 16-bit CIELab (imgsvc decodes 8-bit CIELab), which imgsvc does not decode" {
+		t.Fatalf("16-bit Lab: %d %s %q", a.status, a.prob.Code, a.prob.Detail)
+	}
+	if a = post(t, e, "/v1/info", "image/tiff", lab16); a.status != http.StatusOK || a.info.Width != 32 {
+		t.Fatalf("16-bit Lab info: %d %+v %q", a.status, a.info, a.prob.Detail)
 	}
 }

@@ -11,7 +11,8 @@ import (
 const FormatTIFF Format = "tiff"
 
 // tiffCodec reads and writes TIFF with golang.org/x/image/tiff (writing
-// Deflate with a predictor).
+// Deflate with a predictor), and reads JPEG-compressed and CIELab TIFF,
+// which that package refuses, with tiffextra.go's reader.
 func tiffCodec() *Codec {
 	return &Codec{
 		Format: FormatTIFF, Title: "TIFF",
@@ -23,16 +24,19 @@ func tiffCodec() *Codec {
 			return bytes.HasPrefix(b, []byte("II*\x00")) || bytes.HasPrefix(b, []byte("MM\x00*"))
 		},
 		Probe: func(b []byte) (Info, error) {
-			cfg, err := tiff.DecodeConfig(bytes.NewReader(b))
+			cfg, hdr, err := tiffConfig(b)
 			if err != nil {
 				return Info{}, err
 			}
 			return Info{Width: cfg.Width, Height: cfg.Height, Orientation: orientationOf(b), Frames: 1,
-				hdr: headerOf(cfg)}, nil
+				hdr: hdr}, nil
 		},
 		Decoder: &Decoder{
 			Library: "golang.org/x/image/tiff (pure Go)",
 			Cost: func(in Info, _ Scale) DecodeCost {
+				if in.hdr.codedPixels > 0 {
+					return tiffExtraCost(in) // only tiffConfig's own IFD parse sets it
+				}
 				// The image, and one strip or tile of raw samples read whole
 				// (at most the image at the same bytes per pixel), which grows
 				// by copying while a compressed strip inflates.
@@ -40,7 +44,7 @@ func tiffCodec() *Codec {
 				return DecodeCost{Path: "x/image/tiff", Peak: w*h*bpp*7/2 + decoderFixed, W: in.Width, H: in.Height, BPP: bpp,
 					Boxable: bpp == 4}
 			},
-			Decode: func(b []byte, _ Info, _ Scale) (image.Image, error) { return tiff.Decode(bytes.NewReader(b)) },
+			Decode: decodeTIFF,
 		},
 		Encoder: &Encoder{
 			Library:  "golang.org/x/image/tiff (pure Go)",

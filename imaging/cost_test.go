@@ -134,8 +134,15 @@ func TestPlan_costBoundsPeakHeap(t *testing.T) {
 		{"png palette 4-bit", "png", pngOf(3, 4, false)},
 		{"gif", "image/gif", func(t *testing.T) []byte { return encodeAs(t, opaque, FormatGIF) }},
 		{"bmp 24-bit", "x/image/bmp", func(t *testing.T) []byte { return encodeAs(t, opaque, FormatBMP) }},
+		{"bmp rle8", "bmp rle", func(*testing.T) []byte { return rleFromImage(opaque, 8) }},
+		{"bmp rle4", "bmp rle", func(*testing.T) []byte { return rleFromImage(opaque, 4) }},
 		{"tiff rgba 8-bit", "x/image/tiff", func(t *testing.T) []byte { return encodeAs(t, translucent, FormatTIFF) }},
 		{"tiff rgba 16-bit deflate", "x/image/tiff", func(*testing.T) []byte { return tif16.Bytes() }},
+		{"tiff lab 8-bit deflate", "tiffextra", func(t *testing.T) []byte { return labTIFFOf(t, opaque, 64) }},
+		{"tiff lab 8-bit one strip", "tiffextra", func(t *testing.T) []byte { return labTIFFOf(t, opaque, 0) }},
+		{"tiff jpeg strips", "tiffextra", func(t *testing.T) []byte { return jpegTIFFOf(t, opaque, "-r", "16") }},
+		{"tiff jpeg one strip", "tiffextra", func(t *testing.T) []byte { return jpegTIFFOf(t, opaque, "-r", "1600") }},
+		{"tiff jpeg tiles", "tiffextra", func(t *testing.T) []byte { return jpegTIFFOf(t, opaque, "-t", "-w", "256", "-l", "256") }},
 		{"webp lossy", "libwebp lossy", func(t *testing.T) []byte {
 			return tool(t, "cwebp", ".png", encodeAs(t, opaque, FormatPNG), "-quiet", "-q", "80", "IN", "-o", "OUT")
 		}},

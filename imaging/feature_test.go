@@ -27,7 +27,7 @@ func TestCorrupt_classifiesFeatures(t *testing.T) {
 		detail string
 	}{
 		{FormatJPEG, jpeg.UnsupportedError("precision"), CodeUnsupportedImageFeature, "the JPEG uses 12-bit samples, which imgsvc does not decode"},
-		{FormatJPEG, jpeg.UnsupportedError("unknown marker"), CodeUnsupportedImageFeature, "lossless, hierarchical or arithmetic coding"},
+		{FormatJPEG, jpeg.UnsupportedError("unknown marker"), CodeUnsupportedImageFeature, "lossless or hierarchical coding"},
 		{FormatJPEG, jpeg.UnsupportedError("luma/chroma subsampling ratio"), CodeUnsupportedImageFeature, "chroma subsampling"},
 		{FormatJPEG, jpeg.UnsupportedError("excessive DC component"), CodeCorruptImage, "truncated or corrupt"},
 		{FormatJPEG, jpeg.FormatError("missing SOI marker"), CodeCorruptImage, "truncated or corrupt"},
@@ -56,7 +56,7 @@ func TestCorrupt_classifiesFeatures(t *testing.T) {
 // patchSOF rewrites the first SOF0 of a JPEG: its marker to m and its
 // sample precision to prec. Debian's cjpeg (libjpeg-turbo 2.1) cannot write
 // 12-bit files; the refusal happens from the header, so a patched header is
-// what a 12-bit (SOF1), lossless (SOF3) or arithmetic (SOF9) file starts as.
+// what a 12-bit (SOF1), lossless (SOF3) or hierarchical (SOF5) file starts as.
 func patchSOF(t *testing.T, jpg []byte, m, prec byte) []byte {
 	t.Helper()
 	out := bytes.Clone(jpg)
@@ -111,4 +111,47 @@ func TestInspect_unsupportedFeatureFromHeader(t *testing.T) {
 			}
 		})
 	}
+}
+
+// processTo runs the pipeline on b with format=f and returns the output.
+func processTo(t *testing.T, b []byte, f Format) []byte {
+	t.Helper()
+	opt, err := ParseOptions(map[string][]string{OptFormat: {string(f)}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := NewPipeline(Limits{}, inline{}, nil).Process(t.Context(), b, opt)
+	if err != nil {
+		t.Fatalf("Process: %v", err)
+	}
+	return res.Data
+}
+
+// maxDiff decodes two images and returns the largest difference of a
+// channel (R, G, B, A, non-premultiplied) between them; they must have the
+// same size.
+func maxDiff(t *testing.T, a, b []byte) int {
+	t.Helper()
+	ia, _, err := image.Decode(bytes.NewReader(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ib, _, err := image.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ia.Bounds().Size() != ib.Bounds().Size() {
+		t.Fatalf("sizes %v and %v", ia.Bounds().Size(), ib.Bounds().Size())
+	}
+	d := 0
+	for y := range ia.Bounds().Dy() {
+		for x := range ia.Bounds().Dx() {
+			ca, cb := nrgbaAt(ia, x+ia.Bounds().Min.X, y+ia.Bounds().Min.Y), nrgbaAt(ib, x+ib.Bounds().Min.X, y+ib.Bounds().Min.Y)
+			if ca.A == 0 && cb.A == 0 {
+				continue
+			}
+			d = max(d, abs(int(ca.R)-int(cb.R)), abs(int(ca.G)-int(cb.G)), abs(int(ca.B)-int(cb.B)), abs(int(ca.A)-int(cb.A)))
+		}
+	}
+	return d
 }

@@ -162,9 +162,10 @@ func featureOf(f Format, err error) *FeatureError {
 			// the DCT processes is 12 bits (SOF1, SOF2).
 			return unsupportedFeature(convertJPEG, "the JPEG uses 12-bit samples")
 		case s == "unknown marker":
-			// A frame marker other than SOF0–SOF2: lossless (SOF3),
-			// hierarchical (SOF5–7) or arithmetic-coded (SOF9–11, DAC).
-			return unsupportedFeature(convertJPEG, "the JPEG is coded with a process imgsvc does not decode (lossless, hierarchical or arithmetic coding)")
+			// A frame marker other than SOF0–SOF2: lossless (SOF3, SOF11)
+			// or hierarchical (SOF5–7, SOF13–15); jpegscale decodes the
+			// arithmetic-coded SOF9 and SOF10 before image/jpeg sees them.
+			return unsupportedFeature(convertJPEG, "the JPEG is coded with a process imgsvc does not decode (lossless or hierarchical coding)")
 		case s == "luma/chroma subsampling ratio":
 			return unsupportedFeature("a JPEG with 4:2:0, 4:2:2 or 4:4:4 chroma subsampling, or to PNG", "the JPEG uses an unusual chroma subsampling layout")
 		case s == "number of components":

@@ -24,6 +24,8 @@ ALL=(
 	./imaging:FuzzParseOptions
 	./imaging:FuzzTransform
 	./imaging:FuzzDecodePNG
+	./imaging:FuzzBMPRLE
+	./imaging:FuzzTIFFExtra
 	./imaging/internal/jpegscale:FuzzDecode
 	./imaging/internal/heif:FuzzDecode
 	./handlers:FuzzRawBody
