@@ -18,8 +18,9 @@ import (
 // As in libjpeg, reaching a marker inside the entropy-coded data is not an
 // error: the decoder then reads zero bytes until the scan is complete
 // (section D.2.6). Codes that cannot come from an encoder (a magnitude
-// category over 15 bits or a run past the end of the block) are reported as
-// a FormatError.
+// category over 15 bits or a run past the end of the block) end the restart
+// interval, as in the Huffman decoder (see decodeScan). Reaching the end of
+// the data inside a scan means the file is truncated.
 
 // qeTable is Table D.2, one entry per probability estimation state:
 // Qe<<16 | Next_Index_MPS<<8 | Switch_MPS<<7 | Next_Index_LPS. The extra
@@ -62,11 +63,9 @@ var qeTable = [114]uint32{
 func q(qe, nlps, nmps, sw uint32) uint32 { return qe<<16 | nmps<<8 | sw<<7 | nlps }
 
 const (
-	fixedState  = 113 // qeTable index of the fixed 0.5 estimate
-	dcStatBins  = 64  // statistics bins of a DC conditioning table (Table F.4)
-	acStatBins  = 256 // of an AC table (Table F.5)
-	arithBadMag = "bad arithmetic-coded magnitude"
-	arithBadRun = "arithmetic-coded run past the end of the block"
+	fixedState = 113 // qeTable index of the fixed 0.5 estimate
+	dcStatBins = 64  // statistics bins of a DC conditioning table (Table F.4)
+	acStatBins = 256 // of an AC table (Table F.5)
 )
 
 // maxArithScans bounds the scans of an arithmetic-coded progressive image.
@@ -121,14 +120,14 @@ func (ad *arithDecoder) initCond() {
 // processDAC reads arithmetic conditioning tables (section B.2.4.3).
 func (d *decoder) processDAC(p []byte) error {
 	if len(p)%2 != 0 {
-		return FormatError("bad DAC length")
+		return d.fail("bad DAC length")
 	}
 	ad := &d.ar
 	ad.initCond()
 	for ; len(p) >= 2; p = p[2:] {
 		tc, tb, v := p[0]>>4, p[0]&15, p[1]
 		if tc > 1 {
-			return FormatError("bad DAC class")
+			return d.fail("bad DAC class")
 		}
 		if tb > 3 {
 			// libjpeg accepts up to 16 tables; scans can only select 0-3.
@@ -136,7 +135,7 @@ func (d *decoder) processDAC(p []byte) error {
 		}
 		if tc == 0 {
 			if v&15 > v>>4 {
-				return FormatError("bad DAC value")
+				return d.fail("bad DAC value")
 			}
 			ad.dcL[tb], ad.dcU[tb] = v&15, v>>4
 		} else {
@@ -245,7 +244,7 @@ func (ad *arithDecoder) decodeDCDiff(tbl, i int) (int32, error) {
 		s = 20 // X1
 		for ad.decode(&st[s]) != 0 {
 			if m <<= 1; m == 0x8000 {
-				return 0, FormatError(arithBadMag)
+				return 0, errBadMag
 			}
 			s++
 		}
@@ -287,7 +286,7 @@ func (ad *arithDecoder) decodeACValue(st *[acStatBins]byte, s, k int, kx byte) (
 		}
 		for ad.decode(&st[s]) != 0 {
 			if m <<= 1; m == 0x8000 {
-				return 0, FormatError(arithBadMag)
+				return 0, errBadMag
 			}
 			s++
 		}
@@ -325,7 +324,7 @@ func (d *decoder) arithScan(s *scanHeader) error {
 	default:
 		mode = modeACRefine
 		if s.se >= d.comp[s.comps[0].ci].ncoef {
-			return FormatError("unexpected refinement scan")
+			return d.fail("unexpected refinement scan")
 		}
 	}
 	resetStats := func() {
@@ -344,70 +343,95 @@ func (d *decoder) arithScan(s *scanHeader) error {
 	resetStats()
 	ad.reset(d.data, d.pos)
 
-	var mcuW, mcuH int
-	if s.n == 1 {
-		c := &d.comp[s.comps[0].ci]
-		mcuW, mcuH = c.cbw, c.cbh
-	} else {
-		mcuW, mcuH = d.mxx, d.myy
-	}
+	mcuW, mcuH := d.scanGeometry(s)
 	keep := keepFor(d.denom)
 	nextRST := 0
 	mcu := 0
 	total := mcuW * mcuH
+	bad := false // the rest of the current restart interval is skipped
 	for my := 0; my < mcuH; my++ {
 		for mx := 0; mx < mcuW; mx++ {
-			for i := 0; i < s.n; i++ {
-				sc := &s.comps[i]
-				c := &d.comp[sc.ci]
-				nh, nv := c.h, c.v
-				if s.n == 1 {
-					nh, nv = 1, 1
-				}
-				for y := 0; y < nv; y++ {
-					by := my*nv + y
-					for x := 0; x < nh; x++ {
-						bx := mx*nh + x
-						var err error
-						switch mode {
-						case modeBaseline:
-							err = d.arithBlock(c, i, sc, keep, bx, by)
-						case modeDCFirst:
-							var diff int32
-							if diff, err = ad.decodeDCDiff(sc.td, i); err == nil {
-								c.pred = int32(int16(c.pred + diff))
-								c.coef[(by*c.bw+bx)*c.ncoef] = int16(c.pred << uint(s.al))
-							}
-						case modeDCRefine:
-							if ad.decode(&ad.fixed) != 0 {
-								c.coef[(by*c.bw+bx)*c.ncoef] |= 1 << uint(s.al)
-							}
-						case modeACFirst:
-							err = d.arithACFirst(sc.ta, s, c.coef[(by*c.bw+bx)*c.ncoef:][:c.ncoef])
-						case modeACRefine:
-							err = d.arithACRefine(sc.ta, s, c.coef[(by*c.bw+bx)*c.ncoef:][:c.ncoef])
-						}
-						if err != nil {
-							return err
-						}
+			if !bad {
+				if err := d.arithMCU(s, mode, keep, mx, my); err != nil {
+					bad = true
+					d.blk = [64]int32{} // a block left half-decoded
+					if skipEntropyRST(d.data, ad.pos) >= len(d.data) {
+						return d.scanTruncated(s, mcu, total)
 					}
+					d.warnInterval(err, s, mcu, total, ad.pos)
 				}
+				// Reaching a marker is no error (the encoder drops
+				// trailing zero bytes), but reaching the end of the
+				// data is: no EOI follows, so the file is cut off.
+				// What the zeros after it decode to is not kept.
+				if ad.marker && ad.pos >= len(d.data) {
+					return d.scanTruncated(s, mcu, total)
+				}
+			}
+			if bad {
+				d.greyMCU(s, mx, my)
 			}
 			mcu++
 			if d.ri > 0 && mcu%d.ri == 0 && mcu < total {
 				// Consume the expected RSTn marker and reset the
 				// statistics and predictions (section F.1.4.5).
-				p := skipEntropyRST(d.data, ad.pos)
-				if p+1 >= len(d.data) || d.data[p+1] != byte(rst0+nextRST) {
-					return FormatError("bad RST marker")
+				p, resume, eod := d.findRestart(ad.pos, 0, &nextRST, true)
+				if eod {
+					return d.scanTruncated(s, mcu, total)
 				}
-				nextRST = (nextRST + 1) & 7
+				bad = !resume
 				resetStats()
-				ad.reset(d.data, p+2)
+				ad.reset(d.data, p)
+				if !resume {
+					ad.marker = true
+				}
 			}
 		}
 	}
-	d.pos = ad.pos
+	// The encoder's last bytes need not all be read: go to the marker.
+	d.pos = skipEntropy(d.data, ad.pos)
+	return nil
+}
+
+// arithMCU decodes the blocks of MCU (mx, my) of an arithmetic-coded scan.
+func (d *decoder) arithMCU(s *scanHeader, mode scanMode, keep, mx, my int) error {
+	ad := &d.ar
+	for i := 0; i < s.n; i++ {
+		sc := &s.comps[i]
+		c := &d.comp[sc.ci]
+		nh, nv := c.h, c.v
+		if s.n == 1 {
+			nh, nv = 1, 1
+		}
+		for y := 0; y < nv; y++ {
+			by := my*nv + y
+			for x := 0; x < nh; x++ {
+				bx := mx*nh + x
+				var err error
+				switch mode {
+				case modeBaseline:
+					err = d.arithBlock(c, i, sc, keep, bx, by)
+				case modeDCFirst:
+					var diff int32
+					if diff, err = ad.decodeDCDiff(sc.td, i); err == nil {
+						c.pred = int32(int16(c.pred + diff))
+						c.coef[(by*c.bw+bx)*c.ncoef] = int16(c.pred << uint(s.al))
+					}
+				case modeDCRefine:
+					if ad.decode(&ad.fixed) != 0 {
+						c.coef[(by*c.bw+bx)*c.ncoef] |= 1 << uint(s.al)
+					}
+				case modeACFirst:
+					err = d.arithACFirst(sc.ta, s, c.coef[(by*c.bw+bx)*c.ncoef:][:c.ncoef])
+				case modeACRefine:
+					err = d.arithACRefine(sc.ta, s, c.coef[(by*c.bw+bx)*c.ncoef:][:c.ncoef])
+				}
+				if err != nil {
+					return err
+				}
+			}
+		}
+	}
 	return nil
 }
 
@@ -434,7 +458,7 @@ func (d *decoder) arithBlock(c *component, i int, sc *scanComp, keep, bx, by int
 		for ad.decode(&st[s+1]) == 0 {
 			s += 3
 			if k++; k > 63 {
-				return FormatError(arithBadRun)
+				return errBadRun
 			}
 		}
 		v, err := ad.decodeACValue(st, s, k, kx)
@@ -470,7 +494,7 @@ func (d *decoder) arithACFirst(tbl int, s *scanHeader, b []int16) error {
 		for ad.decode(&st[i+1]) == 0 {
 			i += 3
 			if k++; k > s.se {
-				return FormatError(arithBadRun)
+				return errBadRun
 			}
 		}
 		v, err := ad.decodeACValue(st, i, k, kx)
@@ -527,7 +551,7 @@ func (d *decoder) arithACRefine(tbl int, s *scanHeader, b []int16) error {
 			}
 			i += 3
 			if k++; k > s.se {
-				return FormatError(arithBadRun)
+				return errBadRun
 			}
 		}
 	}

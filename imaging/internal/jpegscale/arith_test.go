@@ -273,21 +273,45 @@ func TestArithCorrupt(t *testing.T) {
 		{"bad DAC class", patch(seq, func(d []byte) []byte { d[dac+4] = 0x20; return d })},
 		{"DAC L > U", patch(seq, func(d []byte) []byte { d[dac+4], d[dac+5] = 0x00, 0x1F; return d })},
 		{"odd DAC length", patch(seq, func(d []byte) []byte { d[dac+3]--; return d })},
-		{"wrong restart marker", patch(seq, func(d []byte) []byte {
-			i := findMarker(d, rst0+1)
-			d[i+1] = rst0 + 5
-			return d
-		})},
-		{"truncated", seq[:len(seq)/2]},
-		{"progressive truncated", prog[:len(prog)/2]},
-		{"no EOI", prog[:len(prog)-2]},
 	}
 	for _, c := range cases {
 		for _, denom := range []int{1, 2, 4, 8} {
 			_, err := Decode(c.data, denom)
-			var fe FormatError
+			var fe *FormatError
 			if !errors.As(err, &fe) {
 				t.Errorf("%s 1/%d: got %v, want a FormatError", c.name, denom, err)
+			}
+		}
+	}
+	// Damage that is worked around, and truncation.
+	for _, c := range []struct {
+		name      string
+		data      []byte
+		truncated bool
+		warning   string
+	}{
+		{"wrong restart marker", patch(seq, func(d []byte) []byte {
+			i := findMarker(d, rst0+1)
+			d[i+1] = rst0 + 5
+			return d
+		}), false, "found marker 0xD5 instead of RST1"},
+		{"truncated", seq[:len(seq)/2], true, ""},
+		{"progressive truncated", prog[:len(prog)/2], true, ""},
+		// The encoder drops trailing zero bytes, so the decoder reads
+		// past the end of a complete scan too: without EOI, arithmetic-
+		// coded data cannot be told from a truncated file.
+		{"no EOI", prog[:len(prog)-2], true, ""},
+	} {
+		for _, denom := range []int{1, 2, 4, 8} {
+			_, rep, err := DecodeWith(c.data, denom, Options{})
+			var te *TruncatedError
+			switch {
+			case c.truncated && !errors.As(err, &te):
+				t.Errorf("%s 1/%d: got %v, want a TruncatedError", c.name, denom, err)
+			case !c.truncated && err != nil:
+				t.Errorf("%s 1/%d: %v", c.name, denom, err)
+			case !c.truncated && !strings.Contains(strings.Join(rep.Warnings, "; "), c.warning):
+				t.Errorf("%s 1/%d: warnings %q, want %q", c.name, denom, rep.Warnings, c.warning)
 			}
 		}
 	}
@@ -310,7 +334,9 @@ func TestArithCorrupt(t *testing.T) {
 			}
 			for _, denom := range []int{1, 8} {
 				if _, err := Decode(d, denom); err != nil {
-					if _, ok := err.(FormatError); !ok {
+					var fe *FormatError
+					var te *TruncatedError
+					if !errors.As(err, &fe) && !errors.As(err, &te) {
 						t.Fatalf("garbage %d 1/%d: %v, want a FormatError", i, denom, err)
 					}
 				}

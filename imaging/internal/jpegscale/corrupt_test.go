@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"image/jpeg"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -37,61 +40,80 @@ func TestCorrupt(t *testing.T) {
 	sosB := findMarker(base, sos)
 	dhtB := findMarker(base, dht)
 
+	// want is the outcome: a FormatError, a TruncatedError, or an image
+	// with a warning (damage worked around, as libjpeg does).
 	cases := []struct {
 		name string
 		data []byte
+		want string
 	}{
-		{"empty", nil},
-		{"no SOI", base[2:]},
-		{"SOI only", base[:2]},
-		{"header only", base[:sosB]},
-		{"no EOI", base[:len(base)-2]},
-		{"zero width", patch(base, func(d []byte) []byte { d[sof+7], d[sof+8] = 0, 0; return d })},
+		{"empty", nil, "trunc"},
+		{"no SOI", base[2:], "format"},
+		{"SOI only", base[:2], "trunc"},
+		{"header only", base[:sosB], "trunc"},
+		{"no EOI", base[:len(base)-2], "ok"},
+		{"zero width", patch(base, func(d []byte) []byte { d[sof+7], d[sof+8] = 0, 0; return d }), "format"},
 		{"huge dimensions", patch(base, func(d []byte) []byte {
 			binary.BigEndian.PutUint16(d[sof+5:], 0xFFFF)
 			binary.BigEndian.PutUint16(d[sof+7:], 0xFFFF)
 			return d
-		})},
+		}), "format"},
 		{"dimensions exceed data", patch(base, func(d []byte) []byte {
 			binary.BigEndian.PutUint16(d[sof+5:], 4000)
 			binary.BigEndian.PutUint16(d[sof+7:], 4000)
 			return d
-		})},
-		{"bad sampling factor", patch(base, func(d []byte) []byte { d[sof+11] = 0x50; return d })},
-		{"bad quant table index", patch(base, func(d []byte) []byte { d[sof+12] = 7; return d })},
-		{"missing quant table", patch(base, func(d []byte) []byte { d[sof+12] = 3; return d })},
-		{"unknown scan component", patch(base, func(d []byte) []byte { d[sosB+5] = 99; return d })},
-		{"missing Huffman table", patch(base, func(d []byte) []byte { d[sosB+6] = 0x33; return d })},
-		{"oversubscribed Huffman table", patch(base, func(d []byte) []byte { d[dhtB+5] = 3; return d })},
-		{"bad segment length", patch(base, func(d []byte) []byte { d[sof+2], d[sof+3] = 0, 1; return d })},
-		{"segment past end", patch(base, func(d []byte) []byte { d[sof+2], d[sof+3] = 0xFF, 0xF0; return d })},
+		}), "format"},
+		{"bad sampling factor", patch(base, func(d []byte) []byte { d[sof+11] = 0x50; return d }), "format"},
+		{"bad quant table index", patch(base, func(d []byte) []byte { d[sof+12] = 7; return d }), "format"},
+		{"missing quant table", patch(base, func(d []byte) []byte { d[sof+12] = 3; return d }), "format"},
+		{"unknown scan component", patch(base, func(d []byte) []byte { d[sosB+5] = 99; return d }), "format"},
+		{"missing Huffman table", patch(base, func(d []byte) []byte { d[sosB+6] = 0x33; return d }), "format"},
+		{"oversubscribed Huffman table", patch(base, func(d []byte) []byte { d[dhtB+5] = 3; return d }), "format"},
+		{"bad segment length", patch(base, func(d []byte) []byte { d[sof+2], d[sof+3] = 0, 1; return d }), "format"},
+		{"segment past end", patch(base, func(d []byte) []byte { d[sof+2], d[sof+3] = 0xFF, 0xF0; return d }), "trunc"},
 		{"garbage scan data", patch(base, func(d []byte) []byte {
 			start := sosB + 2 + int(binary.BigEndian.Uint16(d[sosB+2:]))
 			for i := start; i < len(d)-2; i++ {
 				d[i] = 0xFE
 			}
 			return d
-		})},
+		}), "ok"},
 		{"wrong restart marker", patch(rst, func(d []byte) []byte {
 			i := findMarker(d, rst0+1)
 			d[i+1] = rst0 + 5
 			return d
-		})},
-		{"progressive truncated mid-scan", prog[:len(prog)/2]},
-		{"progressive truncated before EOI", prog[:len(prog)-2]},
+		}), "ok"},
+		{"progressive truncated mid-scan", prog[:len(prog)/2], "trunc"},
+		{"progressive truncated before EOI", prog[:len(prog)-2], "ok"},
 		{"bad spectral selection", patch(prog, func(d []byte) []byte {
 			i := findMarker(d, sos)
 			n := int(binary.BigEndian.Uint16(d[i+2:]))
 			d[i+2+n-3] = 70 // Ss of the first scan
 			return d
-		})},
+		}), "format"},
 	}
 	for _, c := range cases {
 		for _, denom := range []int{1, 2, 4, 8} {
-			m, err := Decode(c.data, denom)
-			if err == nil {
-				t.Errorf("%s 1/%d: no error (bounds %v)", c.name, denom, m.Bounds())
-				continue
+			m, rep, err := DecodeWith(c.data, denom, Options{})
+			var fe *FormatError
+			var te *TruncatedError
+			switch c.want {
+			case "format":
+				if !errors.As(err, &fe) {
+					t.Errorf("%s 1/%d: got %v, want a FormatError", c.name, denom, err)
+				} else if !strings.Contains(err.Error(), fmt.Sprintf(" at byte %d", fe.Offset)) || fe.Offset < 0 || fe.Offset > len(c.data) {
+					t.Errorf("%s 1/%d: %v: bad offset %d", c.name, denom, err, fe.Offset)
+				}
+			case "trunc":
+				if !errors.As(err, &te) || te.Offset != len(c.data) {
+					t.Errorf("%s 1/%d: got %v, want a TruncatedError", c.name, denom, err)
+				}
+			case "ok":
+				if err != nil || len(rep.Warnings) == 0 {
+					t.Errorf("%s 1/%d: got %v, warnings %q; want an image and a warning", c.name, denom, err, rep.Warnings)
+				} else if testing.Verbose() {
+					t.Logf("%s 1/%d: %v: %q", c.name, denom, m.Bounds(), rep.Warnings)
+				}
 			}
 			if errors.Is(err, ErrUnsupported) {
 				t.Errorf("%s 1/%d: %v, want a format error", c.name, denom, err)
@@ -100,16 +122,43 @@ func TestCorrupt(t *testing.T) {
 	}
 }
 
-// TestTruncated checks that every truncation of a few fixtures fails
-// cleanly at every scale.
+// TestTruncated checks every truncation of a few fixtures at every scale:
+// a TruncatedError that says where, or (cut between complete scans) an image
+// with a warning; with Options.Partial, an image whenever a scan has begun.
 func TestTruncated(t *testing.T) {
 	for _, name := range []string{"seq-2x2-37x23.jpg", "prog-2x2-37x23.jpg", "gray-prog-rst5b-37x23.jpg", "cmyk-64x48.jpg",
 		"seq-rst1b-37x23.jt-arith.jpg", "cmyk-2x2-37x23.jt-arith-prog-rst1b.jpg"} {
 		data := fixture(t, name)
+		sosEnd := findMarker(data, sos) + 2 + int(binary.BigEndian.Uint16(data[findMarker(data, sos)+2:]))
 		for n := 0; n < len(data)-1; n++ {
 			for _, denom := range []int{1, 8} {
-				if _, err := Decode(data[:n], denom); err == nil {
-					t.Errorf("%s truncated to %d bytes, 1/%d: no error", name, n, denom)
+				_, rep, err := DecodeWith(data[:n], denom, Options{})
+				var te *TruncatedError
+				switch {
+				case err == nil:
+					if w := strings.Join(rep.Warnings, ";"); !strings.Contains(w, "no EOI") && !strings.Contains(w, "not needed at this scale") {
+						t.Errorf("%s truncated to %d bytes, 1/%d: no error, warnings %q", name, n, denom, rep.Warnings)
+					}
+					continue
+				case !errors.As(err, &te):
+					t.Errorf("%s truncated to %d bytes, 1/%d: %v, want a TruncatedError", name, n, denom, err)
+					continue
+				case te.Offset != n || te.Scan < 0 || te.Scan > te.Scans || (te.Scan == 0) != (n < sosEnd) ||
+					te.Rows > 1 || te.Rows < 0 || (te.Scan > 0 && te.Progressive != Probe(data).Progressive):
+					t.Errorf("%s truncated to %d bytes, 1/%d: %+v", name, n, denom, *te)
+				}
+				img, rep, perr := DecodeWith(data[:n], denom, Options{Partial: true})
+				switch {
+				case te.Scan == 0:
+					if perr == nil {
+						t.Errorf("%s truncated to %d bytes, 1/%d, partial: an image from the headers alone", name, n, denom)
+					}
+				case perr != nil:
+					t.Errorf("%s truncated to %d bytes, 1/%d, partial: %v", name, n, denom, perr)
+				case rep.Truncated == nil || *rep.Truncated != *te || len(rep.Warnings) == 0:
+					t.Errorf("%s truncated to %d bytes, 1/%d, partial: report %+v", name, n, denom, rep)
+				case img.Bounds().Dx() != (Probe(data).Width+denom-1)/denom:
+					t.Errorf("%s truncated to %d bytes, 1/%d, partial: bounds %v", name, n, denom, img.Bounds())
 				}
 			}
 		}
@@ -193,11 +242,36 @@ func FuzzDecode(f *testing.F) {
 		}
 		denom := []int{1, 2, 4, 8}[d%4]
 		h := Probe(data)
+		// Decode with and without Partial: Partial returns an image
+		// where the plain decode reports a truncation after the first
+		// scan began, and both stay within Cost.
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		pm, _, perr := DecodeWith(data, denom, Options{Partial: true})
+		runtime.ReadMemStats(&after)
+		if alloc := int64(after.TotalAlloc - before.TotalAlloc); h.Err == nil && alloc > h.Cost(denom) {
+			t.Fatalf("DecodeWith with Partial allocated %d bytes, over Cost %d", alloc, h.Cost(denom))
+		}
+		runtime.ReadMemStats(&before)
 		m, err := Decode(data, denom)
+		runtime.ReadMemStats(&after)
+		if alloc := int64(after.TotalAlloc - before.TotalAlloc); h.Err == nil && alloc > h.Cost(denom) {
+			t.Fatalf("Decode allocated %d bytes, over Cost %d", alloc, h.Cost(denom))
+		}
 		// Probe reads the same markers Decode does up to the first scan:
 		// what it refuses, Decode refuses the same way.
 		if h.Err != nil && (err == nil || errors.Is(h.Err, ErrUnsupported) != errors.Is(err, ErrUnsupported)) {
 			t.Fatalf("Probe says %v, Decode returned %v", h.Err, err)
+		}
+		var te *TruncatedError
+		switch {
+		case errors.As(err, &te) && te.Scan > 0:
+			if perr != nil {
+				t.Fatalf("Decode says %v, with Partial %v", err, perr)
+			}
+			m, err = pm, nil
+		case (err == nil) != (perr == nil):
+			t.Fatalf("Decode says %v, with Partial %v", err, perr)
 		}
 		if err != nil {
 			return

@@ -78,7 +78,7 @@ func slowCode(h *huffTable, acc uint64, n int) (int, uint64, int, error) {
 			return int(h.vals[(h.valPtr[l]+code)&0xFF]), acc << uint(l), n - l, nil
 		}
 	}
-	return 0, acc, n, FormatError("bad Huffman code")
+	return 0, acc, n, errBadCode
 }
 
 // bits returns the next s bits (0 <= s <= 16).
@@ -140,7 +140,7 @@ func (h *huffTable) build(counts *[16]byte, vals []byte) error {
 		h.valPtr[l] = k - code
 		for i := int32(0); i < c; i++ {
 			if code >= 1<<uint(l) {
-				return FormatError("bad Huffman table")
+				return errBadTable
 			}
 			if l <= lookBits {
 				// Fill all entries whose top l bits equal code.
@@ -199,5 +199,5 @@ func (br *bitReader) decodeSlow(h *huffTable) (int, error) {
 			return int(h.vals[(h.valPtr[l]+code)&0xFF]), nil
 		}
 	}
-	return 0, FormatError("bad Huffman code")
+	return 0, errBadCode
 }

@@ -38,11 +38,6 @@ import (
 // package does not handle; callers should fall back to image/jpeg.
 var ErrUnsupported = errors.New("jpegscale: unsupported JPEG")
 
-// FormatError reports that the input is not a valid JPEG.
-type FormatError string
-
-func (e FormatError) Error() string { return "jpegscale: invalid JPEG format: " + string(e) }
-
 func unsupported(what string) error {
 	return fmt.Errorf("%w: %s", ErrUnsupported, what)
 }
@@ -119,6 +114,7 @@ type component struct {
 	qs      [64]int32 // scaled dequantisation table, zig-zag order
 	qsValid bool
 	pred    int32 // DC predictor
+	scanned bool  // a sequential scan of the component began
 }
 
 type scanComp struct {
@@ -163,6 +159,14 @@ type decoder struct {
 	scanIdx  int
 	sosStart int  // offset of the current SOS marker
 	probe    bool // stop at the first SOS: Probe reads the header only
+	segStart int  // offset of the current marker, for FormatError
+	scanNo   int  // scans begun (SOS headers read)
+	firstSOS int  // offset of the first SOS marker
+	extra    int  // bytes left unused at the end of the last scan's data
+
+	opts         Options
+	report       Report
+	moreWarnings int
 
 	br  bitReader
 	ar  arithDecoder
@@ -173,15 +177,12 @@ type decoder struct {
 // Decode decodes a JPEG at 1/denom scale; denom is 1, 2, 4 or 8. The result's
 // bounds are ceil(w/denom) × ceil(h/denom). It returns an error wrapping
 // ErrUnsupported for valid JPEGs it does not handle, so the caller can fall
-// back to image/jpeg. Corrupt or truncated data yields a FormatError.
+// back to image/jpeg. Truncated data yields a *TruncatedError, other
+// corrupt data that cannot be worked around a *FormatError. Decode is
+// DecodeWith with zero Options, without the Report.
 func Decode(data []byte, denom int) (image.Image, error) {
-	switch denom {
-	case 1, 2, 4, 8:
-	default:
-		return nil, fmt.Errorf("jpegscale: bad scale denominator %d", denom)
-	}
-	d := &decoder{data: data, denom: denom, bs: 8 / denom}
-	return d.decode()
+	img, _, err := DecodeWith(data, denom, Options{})
+	return img, err
 }
 
 // Header is what a JPEG's markers say up to its first scan.
@@ -191,7 +192,8 @@ type Header struct {
 	Progressive   bool
 	// Err is nil when Decode handles the image. Otherwise it is the error
 	// Decode would return: one wrapping ErrUnsupported for a valid JPEG this
-	// package does not decode, a FormatError for a broken header.
+	// package does not decode, a *FormatError for a broken header, a
+	// *TruncatedError (Scan 0) when the data ends before the first scan.
 	Err error
 
 	blocks [4][2]int // per component: blocks per row and rows of blocks, MCU-padded
@@ -287,51 +289,65 @@ func headerSize(data []byte) (w, h int, ok bool) {
 }
 
 // nextMarker skips to the next marker and returns its code, with d.pos just
-// past the marker. Stray bytes before a marker are tolerated, as image/jpeg
-// and libjpeg do.
+// past the marker. Stray bytes before a marker are skipped with a warning,
+// as libjpeg does; 0xFF fill bytes and restart markers outside a scan are
+// ignored. It returns errEOD if the data ends first.
 func (d *decoder) nextMarker() (byte, error) {
+	skipped := d.extra
+	d.extra = 0
 	for {
 		if d.pos >= len(d.data) {
-			return 0, FormatError("unexpected end of data")
+			return 0, errEOD
 		}
 		if d.data[d.pos] != 0xFF {
 			i := bytes.IndexByte(d.data[d.pos:], 0xFF)
 			if i < 0 {
-				return 0, FormatError("unexpected end of data")
+				d.pos = len(d.data)
+				return 0, errEOD
 			}
 			d.pos += i
+			skipped += i
 		}
 		// Skip fill bytes.
 		for d.pos+1 < len(d.data) && d.data[d.pos+1] == 0xFF {
 			d.pos++
 		}
 		if d.pos+1 >= len(d.data) {
-			return 0, FormatError("unexpected end of data")
+			return 0, errEOD
 		}
 		m := d.data[d.pos+1]
 		d.pos += 2
-		if m == 0 || (m >= rst0 && m <= rst7) {
-			// Stuffed byte or stray restart marker outside a scan: ignore.
+		if m == 0 {
+			// A stuffed byte outside a scan: junk.
+			skipped += 2
 			continue
+		}
+		if m >= rst0 && m <= rst7 {
+			// A stray restart marker outside a scan: ignore.
+			continue
+		}
+		if skipped > 0 {
+			d.warn("%d extraneous bytes before marker 0x%02X", skipped, m)
 		}
 		return m, nil
 	}
 }
 
 // segLen reads a segment length at d.pos and returns the payload length,
-// advancing d.pos past the length field.
+// advancing d.pos past the length field. A segment running past the end of
+// the data yields errEOD.
 func (d *decoder) segLen() (int, error) {
 	if d.pos+2 > len(d.data) {
-		return 0, FormatError("unexpected end of data")
+		return 0, errEOD
 	}
 	n := int(d.data[d.pos])<<8 | int(d.data[d.pos+1])
 	if n < 2 {
-		return 0, FormatError("bad segment length")
+		return 0, d.fail("bad segment length")
 	}
 	d.pos += 2
 	n -= 2
 	if d.pos+n > len(d.data) {
-		return 0, FormatError("unexpected end of data")
+		return 0, errEOD
 	}
 	return n, nil
 }
@@ -364,19 +380,43 @@ func skipEntropy(data []byte, p int) int {
 
 func (d *decoder) decode() (image.Image, error) {
 	if len(d.data) < 2 || d.data[0] != 0xFF || d.data[1] != soi {
-		return nil, FormatError("missing SOI marker")
+		if len(d.data) < 2 && (len(d.data) == 0 || d.data[0] == 0xFF) {
+			return nil, &TruncatedError{Offset: len(d.data)}
+		}
+		return nil, d.fail("missing SOI marker")
 	}
 	d.pos = 2
 	for {
 		m, err := d.nextMarker()
+		if err == errEOD {
+			if d.scanNo == 0 || d.probe {
+				return d.truncated(&TruncatedError{Offset: len(d.data)})
+			}
+			if !d.progressive {
+				if _, covered := d.countScans(); !covered {
+					return d.truncated(&TruncatedError{Offset: len(d.data), Scan: d.scanNo + 1})
+				}
+			}
+			// The scans so far are complete: libjpeg accepts a
+			// missing EOI with a warning.
+			d.warn("no EOI marker at the end of the data")
+			break
+		}
 		if err != nil {
 			return nil, err
 		}
 		d.sosStart = d.pos - 2
+		d.segStart = d.sosStart
 		if m == eoi {
 			break
 		}
 		n, err := d.segLen()
+		if err == errEOD {
+			if d.scanNo == 0 || d.probe {
+				return d.truncated(&TruncatedError{Offset: len(d.data)})
+			}
+			return d.truncated(&TruncatedError{Offset: len(d.data), Scan: d.scanNo + 1})
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -384,7 +424,7 @@ func (d *decoder) decode() (image.Image, error) {
 		switch {
 		case m == sof0 || m == sof1 || m == sof2 || m == sof9 || m == sof10:
 			if d.sofSeen {
-				return nil, FormatError("multiple SOF markers")
+				return nil, d.fail("multiple SOF markers")
 			}
 			d.progressive = m == sof2 || m == sof10
 			d.arith = m == sof9 || m == sof10
@@ -407,7 +447,7 @@ func (d *decoder) decode() (image.Image, error) {
 			}
 		case m == dri:
 			if n != 2 {
-				return nil, FormatError("bad DRI length")
+				return nil, d.fail("bad DRI length")
 			}
 			d.ri = int(seg[0])<<8 | int(seg[1])
 		case m == dnl:
@@ -423,12 +463,16 @@ func (d *decoder) decode() (image.Image, error) {
 			}
 		case m == sos && d.probe:
 			if !d.sofSeen {
-				return nil, FormatError("missing SOF marker")
+				return nil, d.fail("missing SOF marker")
 			}
 			return nil, d.checkLayout()
 		case m == sos:
 			d.pos += n
 			if err := d.processSOS(seg); err != nil {
+				var te *TruncatedError
+				if errors.As(err, &te) {
+					return d.truncated(te)
+				}
 				return nil, err
 			}
 			continue
@@ -438,12 +482,13 @@ func (d *decoder) decode() (image.Image, error) {
 			// JPG extensions, DHP and EXP (hierarchical).
 			return nil, unsupported(fmt.Sprintf("marker 0x%02x", m))
 		default:
-			return nil, FormatError(fmt.Sprintf("unknown marker 0x%02x", m))
+			return nil, d.fail(fmt.Sprintf("unknown marker 0x%02x", m))
 		}
 		d.pos += n
 	}
 	if !d.setup {
-		return nil, FormatError("no image data")
+		d.segStart = min(d.pos, len(d.data))
+		return nil, d.fail("no image data")
 	}
 	if d.progressive {
 		d.reconstructProgressive()
@@ -454,7 +499,7 @@ func (d *decoder) decode() (image.Image, error) {
 func (d *decoder) processSOF(p []byte) error {
 	d.sofSeen = true
 	if len(p) < 6 {
-		return FormatError("bad SOF length")
+		return d.fail("bad SOF length")
 	}
 	if p[0] != 8 {
 		return unsupported(fmt.Sprintf("%d-bit precision", p[0]))
@@ -463,16 +508,16 @@ func (d *decoder) processSOF(p []byte) error {
 	d.width = int(p[3])<<8 | int(p[4])
 	d.nComp = int(p[5])
 	if len(p) != 6+3*d.nComp {
-		return FormatError("bad SOF length")
+		return d.fail("bad SOF length")
 	}
 	if d.height == 0 {
 		return unsupported("DNL-defined height")
 	}
 	if d.width == 0 {
-		return FormatError("zero width")
+		return d.fail("zero width")
 	}
 	if d.width*d.height > maxPixels {
-		return FormatError("image too large")
+		return d.fail("image too large")
 	}
 	switch d.nComp {
 	case 1, 3, 4:
@@ -484,17 +529,17 @@ func (d *decoder) processSOF(p []byte) error {
 		c.id = p[6+3*i]
 		for j := 0; j < i; j++ {
 			if d.comp[j].id == c.id {
-				return FormatError("repeated component identifier")
+				return d.fail("repeated component identifier")
 			}
 		}
 		hv := p[7+3*i]
 		c.h, c.v = int(hv>>4), int(hv&15)
 		if c.h < 1 || c.h > 4 || c.v < 1 || c.v > 4 {
-			return FormatError("bad sampling factors")
+			return d.fail("bad sampling factors")
 		}
 		c.tq = p[8+3*i]
 		if c.tq > 3 {
-			return FormatError("bad Tq value")
+			return d.fail("bad Tq value")
 		}
 	}
 	// Only the layouts image/jpeg can represent are handled.
@@ -546,7 +591,7 @@ func (d *decoder) processSOF(p []byte) error {
 	// spends as little as 1/32768 bit on a decision, so there is no such
 	// bound for it: a large flat image can take a few bytes.
 	if !d.arith && total > 8*len(d.data) {
-		return FormatError("image dimensions exceed data size")
+		return d.fail("image dimensions exceed data size")
 	}
 	return nil
 }
@@ -556,12 +601,12 @@ func (d *decoder) processDQT(p []byte) error {
 		pq, tq := p[0]>>4, p[0]&15
 		p = p[1:]
 		if tq > 3 {
-			return FormatError("bad Tq value")
+			return d.fail("bad Tq value")
 		}
 		switch pq {
 		case 0:
 			if len(p) < 64 {
-				return FormatError("bad DQT length")
+				return d.fail("bad DQT length")
 			}
 			for i := range 64 {
 				d.quant[tq][i] = int32(p[i])
@@ -569,14 +614,14 @@ func (d *decoder) processDQT(p []byte) error {
 			p = p[64:]
 		case 1:
 			if len(p) < 128 {
-				return FormatError("bad DQT length")
+				return d.fail("bad DQT length")
 			}
 			for i := range 64 {
 				d.quant[tq][i] = int32(p[2*i])<<8 | int32(p[2*i+1])
 			}
 			p = p[128:]
 		default:
-			return FormatError("bad Pq value")
+			return d.fail("bad Pq value")
 		}
 		d.qDef[tq] = true
 	}
@@ -586,11 +631,11 @@ func (d *decoder) processDQT(p []byte) error {
 func (d *decoder) processDHT(p []byte) error {
 	for len(p) > 0 {
 		if len(p) < 17 {
-			return FormatError("bad DHT length")
+			return d.fail("bad DHT length")
 		}
 		tc, th := p[0]>>4, p[0]&15
 		if tc > 1 || th > 3 {
-			return FormatError("bad DHT class or index")
+			return d.fail("bad DHT class or index")
 		}
 		var counts [16]byte
 		copy(counts[:], p[1:17])
@@ -599,18 +644,18 @@ func (d *decoder) processDHT(p []byte) error {
 			total += int(c)
 		}
 		if total == 0 || total > 256 {
-			return FormatError("bad Huffman table size")
+			return d.fail("bad Huffman table size")
 		}
 		p = p[17:]
 		if len(p) < total {
-			return FormatError("bad DHT length")
+			return d.fail("bad DHT length")
 		}
 		t := &d.dcTab[th]
 		if tc == 1 {
 			t = &d.acTab[th]
 		}
 		if err := t.build(&counts, p[:total]); err != nil {
-			return err
+			return d.fail(err.Error())
 		}
 		p = p[total:]
 	}

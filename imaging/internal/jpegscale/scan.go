@@ -1,14 +1,16 @@
 package jpegscale
 
+import "strings"
+
 // parseSOS parses a scan header.
 func (d *decoder) parseSOS(p []byte) (scanHeader, error) {
 	var s scanHeader
 	if len(p) < 1 {
-		return s, FormatError("bad SOS length")
+		return s, d.fail("bad SOS length")
 	}
 	s.n = int(p[0])
 	if s.n < 1 || s.n > d.nComp || len(p) != 4+2*s.n {
-		return s, FormatError("bad SOS length")
+		return s, d.fail("bad SOS length")
 	}
 	totalHV := 0
 	for i := 0; i < s.n; i++ {
@@ -20,33 +22,33 @@ func (d *decoder) parseSOS(p []byte) (scanHeader, error) {
 			}
 		}
 		if ci < 0 {
-			return s, FormatError("unknown component selector")
+			return s, d.fail("unknown component selector")
 		}
 		for j := 0; j < i; j++ {
 			if s.comps[j].ci == ci {
-				return s, FormatError("repeated component selector")
+				return s, d.fail("repeated component selector")
 			}
 		}
 		totalHV += d.comp[ci].h * d.comp[ci].v
 		s.comps[i] = scanComp{ci: ci, td: int(p[2+2*i] >> 4), ta: int(p[2+2*i] & 15)}
 		if s.comps[i].td > 3 || s.comps[i].ta > 3 {
-			return s, FormatError("bad Huffman table selector")
+			return s, d.fail("bad Huffman table selector")
 		}
 	}
 	if s.n > 1 && totalHV > 10 {
-		return s, FormatError("total sampling factors too large")
+		return s, d.fail("total sampling factors too large")
 	}
 	s.ss, s.se = int(p[1+2*s.n]), int(p[2+2*s.n])
 	s.ah, s.al = int(p[3+2*s.n]>>4), int(p[3+2*s.n]&15)
 	if d.progressive {
 		if (s.ss == 0 && s.se != 0) || s.ss > s.se || s.se > 63 {
-			return s, FormatError("bad spectral selection bounds")
+			return s, d.fail("bad spectral selection bounds")
 		}
 		if s.ss != 0 && s.n != 1 {
-			return s, FormatError("progressive AC scan with several components")
+			return s, d.fail("progressive AC scan with several components")
 		}
 		if (s.ah != 0 && s.ah != s.al+1) || s.al > 13 {
-			return s, FormatError("bad successive approximation values")
+			return s, d.fail("bad successive approximation values")
 		}
 	} else {
 		s.ss, s.se, s.ah, s.al = 0, 63, 0, 0
@@ -71,31 +73,67 @@ func (d *decoder) makePlan() {
 // walking past their entropy-coded data.
 func (d *decoder) scanHeaders() []scanHeader {
 	var scans []scanHeader
-	p := d.sosStart // the current scan is the first in the list
-	for p+4 <= len(d.data) && d.data[p] == 0xFF {
-		m := d.data[p+1]
-		n := int(d.data[p+2])<<8 | int(d.data[p+3])
-		if n < 2 || p+2+n > len(d.data) {
-			break
+	d.walkScans(d.sosStart, func(s *scanHeader) { scans = append(scans, *s) })
+	return scans
+}
+
+// countScans counts the scans from the first one on, and reports whether
+// they cover every component.
+func (d *decoder) countScans() (n int, covered bool) {
+	var seen [4]bool
+	d.walkScans(d.firstSOS, func(s *scanHeader) {
+		n++
+		for i := 0; i < s.n; i++ {
+			seen[s.comps[i].ci] = true
 		}
-		if m == eoi {
-			break
+	})
+	covered = true
+	for i := 0; i < d.nComp; i++ {
+		covered = covered && seen[i]
+	}
+	return n, covered
+}
+
+// walkScans calls f for each scan header from the marker at p on, walking
+// past their entropy-coded data and the segments between them, until EOI,
+// a broken segment or the end of the data. Stray bytes between segments
+// are skipped as nextMarker does.
+func (d *decoder) walkScans(p int, f func(*scanHeader)) {
+	data := d.data
+	for {
+		// Find the next marker at or after p.
+		for p < len(data) && data[p] != 0xFF {
+			p++
+		}
+		for p+1 < len(data) && data[p+1] == 0xFF {
+			p++
+		}
+		if p+1 >= len(data) {
+			return
+		}
+		m := data[p+1]
+		if m == 0 || (m >= rst0 && m <= rst7) {
+			p += 2
+			continue
+		}
+		if m == eoi || p+4 > len(data) {
+			return
+		}
+		n := int(data[p+2])<<8 | int(data[p+3])
+		if n < 2 || p+2+n > len(data) {
+			return
 		}
 		if m == sos {
-			s, err := d.parseSOS(d.data[p+4 : p+2+n])
+			s, err := d.parseSOS(data[p+4 : p+2+n])
 			if err != nil {
-				break
+				return
 			}
-			scans = append(scans, s)
-			p = skipEntropy(d.data, p+2+n)
+			f(&s)
+			p = skipEntropy(data, p+2+n)
 			continue
 		}
 		p += 2 + n
-		for p+1 < len(d.data) && d.data[p] == 0xFF && d.data[p+1] == 0xFF {
-			p++
-		}
 	}
-	return scans
 }
 
 // planScans sets the plan and each component's ncoef for the scans, at the
@@ -128,7 +166,7 @@ func (d *decoder) planScans(scans []scanHeader) {
 // scale, folding in the reduced-IDCT weights (see idct.go).
 func (d *decoder) scaledQuant(c *component) error {
 	if !d.qDef[c.tq] {
-		return FormatError("missing quantization table")
+		return d.fail("missing quantization table")
 	}
 	q := &d.quant[c.tq]
 	w := weights[d.denom]
@@ -142,12 +180,16 @@ func (d *decoder) scaledQuant(c *component) error {
 
 func (d *decoder) processSOS(p []byte) error {
 	if !d.sofSeen {
-		return FormatError("missing SOF marker")
+		return d.fail("missing SOF marker")
 	}
 	s, err := d.parseSOS(p)
 	if err != nil {
 		return err
 	}
+	if d.scanNo == 0 {
+		d.firstSOS = d.sosStart
+	}
+	d.scanNo++
 	if !d.setup {
 		if err := d.setupImage(); err != nil {
 			return err
@@ -162,6 +204,11 @@ func (d *decoder) processSOS(p []byte) error {
 	}
 	if !decodeIt {
 		d.pos = skipEntropy(d.data, d.pos)
+		if d.pos >= len(d.data) {
+			// The scan may be cut off, but the image at this scale
+			// is complete.
+			d.warn("the data ends in scan %d, which is not needed at this scale", d.scanNo)
+		}
 		return nil
 	}
 	for i := 0; i < s.n; i++ {
@@ -172,14 +219,15 @@ func (d *decoder) processSOS(p []byte) error {
 				return err
 			}
 		}
+		c.scanned = true
 		if d.arith {
 			continue
 		}
 		if s.ss == 0 && s.ah == 0 && !d.dcTab[s.comps[i].td].defined {
-			return FormatError("missing DC Huffman table")
+			return d.fail("missing DC Huffman table")
 		}
 		if s.se > 0 && !d.acTab[s.comps[i].ta].defined {
-			return FormatError("missing AC Huffman table")
+			return d.fail("missing AC Huffman table")
 		}
 	}
 	return d.decodeScan(&s)
@@ -196,6 +244,24 @@ const (
 	modeACRefine
 )
 
+// scanGeometry returns the scan's MCUs per row and rows of MCUs.
+func (d *decoder) scanGeometry(s *scanHeader) (mcuW, mcuH int) {
+	if s.n == 1 {
+		c := &d.comp[s.comps[0].ci]
+		return c.cbw, c.cbh
+	}
+	return d.mxx, d.myy
+}
+
+// decodeScan decodes one Huffman-coded scan.
+//
+// Damage is handled per restart interval (the whole scan when there are no
+// restart markers), as libjpeg does: a bad code, or data that runs into a
+// marker before the interval's last MCU, ends the interval; its remaining
+// blocks are left mid grey (sequential) or as the earlier scans left them
+// (progressive), and decoding resumes at the next restart marker. If no
+// marker follows, the data is truncated: decodeScan returns a
+// *TruncatedError, after filling the rest of the scan with grey.
 func (d *decoder) decodeScan(s *scanHeader) error {
 	if d.arith {
 		return d.arithScan(s)
@@ -215,7 +281,7 @@ func (d *decoder) decodeScan(s *scanHeader) error {
 	default:
 		mode = modeACRefine
 		if s.se >= d.comp[s.comps[0].ci].ncoef {
-			return FormatError("unexpected refinement scan")
+			return d.fail("unexpected refinement scan")
 		}
 	}
 	for i := 0; i < s.n; i++ {
@@ -224,84 +290,207 @@ func (d *decoder) decodeScan(s *scanHeader) error {
 	d.eobrun = 0
 	d.br.reset(d.data, d.pos)
 
-	var mcuW, mcuH int
-	if s.n == 1 {
-		c := &d.comp[s.comps[0].ci]
-		mcuW, mcuH = c.cbw, c.cbh
-	} else {
-		mcuW, mcuH = d.mxx, d.myy
-	}
+	mcuW, mcuH := d.scanGeometry(s)
 	keep := keepFor(d.denom)
 	nextRST := 0
 	mcu := 0
 	total := mcuW * mcuH
+	bad := false // the rest of the current restart interval is skipped
 	for my := 0; my < mcuH; my++ {
 		for mx := 0; mx < mcuW; mx++ {
-			for i := 0; i < s.n; i++ {
-				sc := &s.comps[i]
-				c := &d.comp[sc.ci]
-				nh, nv := c.h, c.v
-				if s.n == 1 {
-					nh, nv = 1, 1
+			if !bad {
+				err := d.huffMCU(s, mode, keep, mx, my)
+				if err == nil && d.br.overrun() {
+					err = errOverrun
 				}
-				for y := 0; y < nv; y++ {
-					by := my*nv + y
-					for x := 0; x < nh; x++ {
-						bx := mx*nh + x
-						var err error
-						switch mode {
-						case modeBaseline:
-							err = d.baselineBlock(c, &d.dcTab[sc.td], &d.acTab[sc.ta], keep, bx, by)
-						case modeBaselineDC:
-							err = d.baselineBlock(c, &d.dcTab[sc.td], &d.acTab[sc.ta], 1, bx, by)
-						case modeDCFirst:
-							err = d.dcFirst(c, &d.dcTab[sc.td], s.al, c.coef[(by*c.bw+bx)*c.ncoef:])
-						case modeDCRefine:
-							if d.br.bit() {
-								c.coef[(by*c.bw+bx)*c.ncoef] |= 1 << uint(s.al)
-							}
-						case modeACFirst:
-							err = d.acFirst(&d.acTab[sc.ta], s, c.coef[(by*c.bw+bx)*c.ncoef:][:c.ncoef])
-						case modeACRefine:
-							err = d.acRefine(&d.acTab[sc.ta], s, c.coef[(by*c.bw+bx)*c.ncoef:][:c.ncoef])
-						}
-						if err != nil {
-							return err
-						}
+				if err != nil {
+					bad = true
+					d.blk = [64]int32{} // a block left half-decoded
+					if skipEntropyRST(d.data, d.br.pos) >= len(d.data) {
+						return d.scanTruncated(s, mcu, total)
 					}
+					d.warnInterval(err, s, mcu, total, d.br.pos)
 				}
+			}
+			if bad {
+				d.greyMCU(s, mx, my)
 			}
 			mcu++
 			if d.ri > 0 && mcu%d.ri == 0 && mcu < total {
-				if err := d.restart(&nextRST, s); err != nil {
+				extra := 0
+				if !bad {
+					extra = (d.br.n - d.br.pad) / 8
+				}
+				p, resume, eod := d.findRestart(d.br.pos, extra, &nextRST, bad)
+				if eod {
+					return d.scanTruncated(s, mcu, total)
+				}
+				bad = !resume
+				d.br.reset(d.data, p)
+				if !resume {
+					d.br.stopped = true
+				}
+				for i := 0; i < s.n; i++ {
+					d.comp[s.comps[i].ci].pred = 0
+				}
+				d.eobrun = 0
+			}
+		}
+	}
+	if !bad {
+		d.extra = (d.br.n - d.br.pad) / 8
+	}
+	d.pos = d.br.pos
+	if bad {
+		d.pos = skipEntropy(d.data, d.pos)
+	}
+	return nil
+}
+
+// huffMCU decodes the blocks of MCU (mx, my) of a Huffman-coded scan.
+func (d *decoder) huffMCU(s *scanHeader, mode scanMode, keep, mx, my int) error {
+	for i := 0; i < s.n; i++ {
+		sc := &s.comps[i]
+		c := &d.comp[sc.ci]
+		nh, nv := c.h, c.v
+		if s.n == 1 {
+			nh, nv = 1, 1
+		}
+		for y := 0; y < nv; y++ {
+			by := my*nv + y
+			for x := 0; x < nh; x++ {
+				bx := mx*nh + x
+				var err error
+				switch mode {
+				case modeBaseline:
+					err = d.baselineBlock(c, &d.dcTab[sc.td], &d.acTab[sc.ta], keep, bx, by)
+				case modeBaselineDC:
+					err = d.baselineBlock(c, &d.dcTab[sc.td], &d.acTab[sc.ta], 1, bx, by)
+				case modeDCFirst:
+					err = d.dcFirst(c, &d.dcTab[sc.td], s.al, c.coef[(by*c.bw+bx)*c.ncoef:])
+				case modeDCRefine:
+					if d.br.bit() {
+						c.coef[(by*c.bw+bx)*c.ncoef] |= 1 << uint(s.al)
+					}
+				case modeACFirst:
+					err = d.acFirst(&d.acTab[sc.ta], s, c.coef[(by*c.bw+bx)*c.ncoef:][:c.ncoef])
+				case modeACRefine:
+					err = d.acRefine(&d.acTab[sc.ta], s, c.coef[(by*c.bw+bx)*c.ncoef:][:c.ncoef])
+				}
+				if err != nil {
 					return err
 				}
 			}
 		}
-		if d.br.overrun() {
-			return FormatError("truncated or corrupt scan data")
-		}
 	}
-	d.pos = d.br.pos
 	return nil
 }
 
-// restart consumes the expected RSTn marker and resets the decoder state.
-func (d *decoder) restart(next *int, s *scanHeader) error {
-	if d.br.overrun() {
-		return FormatError("truncated or corrupt scan data")
+// greyMCU sets the blocks of MCU (mx, my) of a sequential scan to mid grey,
+// as libjpeg leaves the blocks it could not decode (all coefficients zero).
+// Progressive scans keep what the earlier scans decoded.
+func (d *decoder) greyMCU(s *scanHeader, mx, my int) {
+	if d.progressive {
+		return
 	}
-	p := skipEntropyRST(d.data, d.br.pos)
-	if p+1 >= len(d.data) || d.data[p+1] != byte(rst0+*next) {
-		return FormatError("bad RST marker")
-	}
-	*next = (*next + 1) & 7
-	d.br.reset(d.data, p+2)
+	bs := d.bs
 	for i := 0; i < s.n; i++ {
-		d.comp[s.comps[i].ci].pred = 0
+		c := &d.comp[s.comps[i].ci]
+		nh, nv := c.h, c.v
+		if s.n == 1 {
+			nh, nv = 1, 1
+		}
+		for y := 0; y < nv; y++ {
+			by := my*nv + y
+			for x := 0; x < nh; x++ {
+				bx := mx*nh + x
+				if bx < c.bw && by < c.bh {
+					fill(c.pix[by*bs*c.stride+bx*bs:], c.stride, bs, 128)
+				}
+			}
+		}
 	}
-	d.eobrun = 0
-	return nil
+}
+
+// scanTruncated reports that the data ends in the current scan, mcu MCUs
+// of total decoded. With Options.Partial the rest of a sequential scan is
+// filled with grey first.
+func (d *decoder) scanTruncated(s *scanHeader, mcu, total int) error {
+	if d.opts.Partial && !d.progressive {
+		mcuW, _ := d.scanGeometry(s)
+		for m := mcu; m < total; m++ {
+			d.greyMCU(s, m%mcuW, m/mcuW)
+		}
+	}
+	return &TruncatedError{Offset: len(d.data), Scan: d.scanNo, Rows: float64(mcu) / float64(total)}
+}
+
+// warnInterval records the damage err met in the MCU mcu of total of the
+// current scan, near byte pos.
+func (d *decoder) warnInterval(err error, s *scanHeader, mcu, total, pos int) {
+	left := "its remaining blocks were left grey"
+	if d.progressive {
+		left = "this scan left its remaining blocks as they were"
+	}
+	if d.ri > 0 && d.ri < total {
+		n := (total + d.ri - 1) / d.ri
+		d.warn("%s in restart interval %d of %d of scan %d, near byte %d; %s", err, mcu/d.ri+1, n, d.scanNo, pos, left)
+		return
+	}
+	d.warn("%s in scan %d, near byte %d (MCU %d of %d); %s", err, d.scanNo, pos, mcu+1, total, strings.Replace(left, "its", "the scan's", 1))
+}
+
+// findRestart looks for the restart marker RSTn, n = *next, that should
+// follow an interval's entropy-coded data, from pos on; extra is the
+// number of unused whole bytes the entropy decoder had buffered. It returns
+// the position to resume at and whether to decode the next interval (false:
+// libjpeg's "process an empty segment", the next interval is left grey and
+// the marker at p is looked at again after it), or eod if the data ends
+// first. Markers out of sequence are handled as libjpeg's
+// jpeg_resync_to_restart does. quiet suppresses the extraneous bytes
+// warning, for an interval already reported damaged.
+func (d *decoder) findRestart(pos, extra int, next *int, quiet bool) (p int, resume, eod bool) {
+	want := *next
+	*next = (*next + 1) & 7
+	for {
+		p = skipEntropyRST(d.data, pos)
+		if p+1 >= len(d.data) {
+			return len(d.data), false, true
+		}
+		if !quiet {
+			junk := p
+			for junk > pos && d.data[junk-1] == 0xFF {
+				junk--
+			}
+			if n := extra + junk - pos; n > 0 {
+				d.warn("%d extraneous bytes before marker 0x%02X", n, d.data[p+1])
+			}
+			quiet = true
+		}
+		m := int(d.data[p+1])
+		if m == rst0+want {
+			return p + 2, true, false
+		}
+		d.warn("found marker 0x%02X instead of RST%d", m, want)
+		switch {
+		case m < sof0:
+			// Not a valid marker: look further.
+			pos = p + 2
+			continue
+		case m < rst0 || m > rst7:
+			// Another marker: the rest of the scan is missing.
+			return p, false, false
+		case m == rst0+(want+1)&7 || m == rst0+(want+2)&7:
+			// One of the next two restarts: intervals are missing.
+			return p, false, false
+		case m == rst0+(want+7)&7 || m == rst0+(want+6)&7:
+			// An earlier restart: skip it.
+			pos = p + 2
+			continue
+		}
+		// Too far away to tell: take it as the expected one.
+		return p + 2, true, false
+	}
 }
 
 // skipEntropyRST is like skipEntropy but also stops at restart markers.
@@ -321,7 +510,7 @@ func (d *decoder) decodeDC(h *huffTable, c *component) (int32, error) {
 		return 0, err
 	}
 	if t > 15 {
-		return 0, FormatError("bad DC coefficient size")
+		return 0, errBadDC
 	}
 	diff := extend(d.br.bits(t), t)
 	c.pred += diff
@@ -353,7 +542,7 @@ func (d *decoder) baselineBlock(c *component, dct, act *huffTable, keep, bx, by 
 		}
 	}
 	if t > 15 {
-		return FormatError("bad DC coefficient size")
+		return errBadDC
 	}
 	diff := extend(int32(acc>>(64-uint(t))&(1<<uint(t)-1)), t)
 	acc <<= uint(t)
@@ -569,7 +758,7 @@ func (d *decoder) acRefine(h *huffTable, s *scanHeader, b []int16) error {
 			if sz != 0 {
 				if sz != 1 {
 					br.acc, br.n = acc, n
-					return FormatError("bad refinement coefficient size")
+					return errBadRefine
 				}
 				if int64(acc) < 0 {
 					v = p1
