@@ -20,7 +20,7 @@ import (
 func Status(code imaging.Code) int {
 	switch code {
 	case CodeMissingContentType, CodeEmptyBody, CodeBodyIsPath, CodeBodyIsURL,
-		CodeContentTypeMismatch, imaging.CodeCorruptImage, CodeInvalidJSON, CodeUnknownField,
+		CodeContentTypeMismatch, imaging.CodeCorruptImage, imaging.CodeTruncatedImage, CodeInvalidJSON, CodeUnknownField,
 		CodeMissingField, CodeInvalidFieldType, CodeInvalidBase64, CodeInvalidMetadata,
 		CodeMalformedMultipart, CodeMissingFilePart, imaging.CodeInvalidOption, imaging.CodeUnknownOption:
 		return http.StatusBadRequest
@@ -51,8 +51,8 @@ func Codes() []imaging.Code {
 	return []imaging.Code{
 		CodeMissingContentType, CodeUnsupportedContentType, CodeEmptyBody,
 		CodeBodyIsPath, CodeBodyIsURL, CodeContentTypeMismatch,
-		imaging.CodeUnsupportedImageFormat, imaging.CodeUnsupportedImageFeature, imaging.CodeCorruptImage, CodeInvalidJSON,
-		CodeUnknownField, CodeMissingField, CodeInvalidFieldType,
+		imaging.CodeUnsupportedImageFormat, imaging.CodeUnsupportedImageFeature, imaging.CodeCorruptImage, imaging.CodeTruncatedImage,
+		CodeInvalidJSON, CodeUnknownField, CodeMissingField, CodeInvalidFieldType,
 		CodeInvalidBase64, CodeInvalidMetadata, CodeMalformedMultipart,
 		CodeMissingFilePart, imaging.CodeInvalidOption, imaging.CodeUnknownOption,
 		CodeBodyTooLarge, imaging.CodeImageTooLarge, imaging.CodeOutputTooLarge,
@@ -81,7 +81,9 @@ func Title(code imaging.Code) string {
 	case imaging.CodeUnsupportedImageFeature:
 		return "Unsupported image feature"
 	case imaging.CodeCorruptImage:
-		return "Corrupt or truncated image"
+		return "Corrupt image"
+	case imaging.CodeTruncatedImage:
+		return "Truncated image"
 	case CodeInvalidJSON:
 		return "Invalid JSON"
 	case CodeUnknownField:
@@ -192,7 +194,7 @@ func withClientHints(ie *imaging.Error) *imaging.Error {
 		flag := "-" + strings.ReplaceAll(string(e.Limit), "_", "-")
 		e.Hint = strings.TrimSuffix(e.Hint, ".") + ", or ask the operator to raise " + flag
 	}
-	if e.Code == imaging.CodeCorruptImage {
+	if e.Code == imaging.CodeCorruptImage || e.Code == imaging.CodeTruncatedImage {
 		e.Hint += `; with curl use --data-binary @file (not -d), in Python open the file with open(path, "rb")`
 	}
 	return &e

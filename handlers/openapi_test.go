@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -300,7 +302,8 @@ func TestOpenAPI_RealResponses(t *testing.T) {
 		{name: "html", e: eReal, method: "POST", target: "/v1/process", ct: "application/octet-stream", body: []byte("<!DOCTYPE html><html></html>"), status: 415, code: imaging.CodeUnsupportedImageFormat},
 		{name: "json not an image", e: eReal, method: "POST", target: "/v1/info", ct: "application/json", body: jsonBody(t, map[string]any{"image_b64": base64.StdEncoding.EncodeToString([]byte("%PDF-1.7 hello"))}), status: 415, code: imaging.CodeUnsupportedImageFormat},
 		{name: "unsupported feature", e: eReal, method: "POST", target: "/v1/process", ct: "image/jpeg", body: jpeg12(t, jpgImg), status: 415, code: imaging.CodeUnsupportedImageFeature},
-		{name: "corrupt", e: eReal, method: "POST", target: "/v1/process", ct: "image/png", body: pngImg[:60], status: 400, code: imaging.CodeCorruptImage},
+		{name: "corrupt", e: eReal, method: "POST", target: "/v1/process", ct: "image/png", body: corruptPNG(pngImg), status: 400, code: imaging.CodeCorruptImage},
+		{name: "truncated", e: eReal, method: "POST", target: "/v1/process", ct: "image/png", body: pngImg[:60], status: 400, code: imaging.CodeTruncatedImage},
 		{name: "invalid json", e: eReal, method: "POST", target: "/v1/process", ct: "application/json", body: []byte(`{"image_b64": "abc",}`), status: 400, code: handlers.CodeInvalidJSON},
 		{name: "unknown field", e: eReal, method: "POST", target: "/v1/process", ct: "application/json", body: []byte(`{"image": "abc"}`), status: 400, code: handlers.CodeUnknownField},
 		{name: "missing field", e: eReal, method: "POST", target: "/v1/info", ct: "application/json", body: []byte(`{"metadata": {}}`), status: 400, code: handlers.CodeMissingField},
@@ -506,4 +509,13 @@ func TestOpenAPI_formatsFromCodecTable(t *testing.T) {
 	if m := doc.Components.Parameters["effort"].Value.Schema.Value.Max; m == nil || int(*m) != maxEffort {
 		t.Errorf("effort maximum = %v, want %d", m, maxEffort)
 	}
+}
+
+// corruptPNG returns a copy of a PNG whose IHDR says bit depth 3 (with its
+// CRC fixed): well-formed chunks, an impossible image.
+func corruptPNG(b []byte) []byte {
+	c := append([]byte(nil), b...)
+	c[24] = 3
+	binary.BigEndian.PutUint32(c[29:], crc32.ChecksumIEEE(c[12:29]))
+	return c
 }

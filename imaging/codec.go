@@ -33,6 +33,12 @@ type Codec struct {
 	// Probe reads the header: dimensions, orientation, frames, and what a
 	// decode will cost. It decodes no pixels.
 	Probe func(b []byte) (Info, error)
+	// CutShort reports whether b evidently ends early: it lacks the
+	// trailer its format ends with, or is shorter than its header says.
+	// A decoder that runs out of data in a file that is not cut short met
+	// a corrupt length, not a truncation. Nil for formats that cannot
+	// tell, whose early ends are then called corrupt.
+	CutShort func(b []byte) bool
 	// Native, for a codec that runs a system library, says whether that
 	// library loaded: nil when it did, the loader's error otherwise. Nil for
 	// pure-Go codecs.

@@ -2,6 +2,7 @@ package imaging
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"image"
 
@@ -21,6 +22,8 @@ func bmpCodec() *Codec {
 		Lossless:   true,
 		Match:      func(b []byte) bool { return bytes.HasPrefix(b, []byte("BM")) && len(b) >= 26 },
 		Probe:      probeBMP,
+		// The file header gives the file's size.
+		CutShort: func(b []byte) bool { return len(b) >= 6 && int64(binary.LittleEndian.Uint32(b[2:])) > int64(len(b)) },
 		Decoder: &Decoder{
 			Library: "golang.org/x/image/bmp (pure Go)",
 			Cost: func(in Info, _ Scale) DecodeCost {

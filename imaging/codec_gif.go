@@ -20,6 +20,8 @@ func gifCodec() *Codec {
 		Match: func(b []byte) bool {
 			return bytes.HasPrefix(b, []byte("GIF87a")) || bytes.HasPrefix(b, []byte("GIF89a"))
 		},
+		// A trailer byte (0x3B) ends every GIF.
+		CutShort: func(b []byte) bool { return len(b) == 0 || b[len(b)-1] != 0x3B },
 		Probe: func(b []byte) (Info, error) {
 			cfg, err := gif.DecodeConfig(bytes.NewReader(b))
 			if err != nil {

@@ -29,6 +29,8 @@ func jpegCodec() *Codec {
 			return len(b) >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF
 		},
 		Probe: probeJPEG,
+		// An EOI marker ends every JPEG.
+		CutShort: func(b []byte) bool { return !bytes.HasSuffix(b, []byte{0xFF, 0xD9}) },
 		Decoder: &Decoder{
 			Library: "jpegscale (pure Go), image/jpeg for the rest",
 			Shrink: func(in Info, tw, th int) Scale {

@@ -21,6 +21,8 @@ func pngCodec() *Codec {
 		Alpha:      true, Animation: true, Lossless: true,
 		Match: func(b []byte) bool { return bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) },
 		Probe: probePNG,
+		// An IEND chunk ends every PNG.
+		CutShort: func(b []byte) bool { return !bytes.HasSuffix(b, []byte("IEND\xaeB`\x82")) },
 		Decoder: &Decoder{
 			Library: "our own (pure Go)",
 			Shrink: func(in Info, tw, th int) Scale {

@@ -28,8 +28,10 @@ func tiffCodec() *Codec {
 			if err != nil {
 				return Info{}, err
 			}
-			return Info{Width: cfg.Width, Height: cfg.Height, Orientation: orientationOf(b), Frames: 1,
-				hdr: hdr}, nil
+			in := Info{Width: cfg.Width, Height: cfg.Height, Orientation: orientationOf(b), Frames: 1,
+				hdr: hdr}
+			in.hdr.icc = tiffProfile(b)
+			return in, nil
 		},
 		Decoder: &Decoder{
 			Library: "golang.org/x/image/tiff (pure Go)",

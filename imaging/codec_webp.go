@@ -2,6 +2,7 @@ package imaging
 
 import (
 	"bytes"
+	"encoding/binary"
 	"image"
 
 	"github.com/gen2brain/webp"
@@ -30,8 +31,10 @@ func webpCodec() *Codec {
 		Match: func(b []byte) bool {
 			return len(b) >= 12 && bytes.Equal(b[:4], []byte("RIFF")) && bytes.Equal(b[8:12], []byte("WEBP"))
 		},
-		Probe:  probeWebP,
-		Native: webp.Dynamic, Fallback: true,
+		Probe: probeWebP,
+		// The RIFF header gives the file's size.
+		CutShort: func(b []byte) bool { return len(b) >= 8 && int64(binary.LittleEndian.Uint32(b[4:]))+8 > int64(len(b)) },
+		Native:   webp.Dynamic, Fallback: true,
 		Decoder: &Decoder{
 			Library: "libwebp for lossy, golang.org/x/image/webp for lossless",
 			Cost: func(in Info, _ Scale) DecodeCost {

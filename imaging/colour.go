@@ -313,7 +313,7 @@ func describeProfile(h header) *ProfileInfo {
 // so that metrics keep a bounded label set.
 func IsWarningCode(code string) bool {
 	switch code {
-	case WarnProfileIgnored, WarnProfileNotKept:
+	case WarnProfileIgnored, WarnProfileNotKept, WarnImageTruncated, WarnImageDamaged:
 		return true
 	}
 	return false

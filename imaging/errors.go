@@ -23,14 +23,17 @@ const (
 	// reads that uses a feature its decoders do not (12-bit or lossless
 	// JPEG, a TIFF compression or colour space, …): the detail names it.
 	CodeUnsupportedImageFeature Code = "unsupported_image_feature"
-	CodeInvalidOption           Code = "invalid_option"
-	CodeUnknownOption           Code = "unknown_option"
-	CodeImageTooLarge           Code = "image_too_large"
-	CodeOutputTooLarge          Code = "output_too_large"
-	CodeRequestTimeout          Code = "request_timeout"
-	CodeOverloaded              Code = "overloaded"
-	CodeProcessingTimeout       Code = "processing_timeout"
-	CodeInternal                Code = "internal"
+	// CodeTruncatedImage is an image whose data ends early: the detail says
+	// how far it got (partial=true renders that part instead).
+	CodeTruncatedImage    Code = "truncated_image"
+	CodeInvalidOption     Code = "invalid_option"
+	CodeUnknownOption     Code = "unknown_option"
+	CodeImageTooLarge     Code = "image_too_large"
+	CodeOutputTooLarge    Code = "output_too_large"
+	CodeRequestTimeout    Code = "request_timeout"
+	CodeOverloaded        Code = "overloaded"
+	CodeProcessingTimeout Code = "processing_timeout"
+	CodeInternal          Code = "internal"
 )
 
 // Error is the one error type of the service. Detail says exactly what was

@@ -146,7 +146,7 @@ func FuzzInspect(f *testing.F) {
 			if !errors.As(err, &e) {
 				t.Fatalf("Inspect returned %T %v, want *Error", err, err)
 			}
-			if e.Code != CodeUnsupportedImageFormat && e.Code != CodeCorruptImage && e.Code != CodeUnsupportedImageFeature {
+			if e.Code != CodeUnsupportedImageFormat && e.Code != CodeCorruptImage && e.Code != CodeUnsupportedImageFeature && e.Code != CodeTruncatedImage {
 				t.Fatalf("Inspect returned code %s (%v)", e.Code, err)
 			}
 			return
@@ -283,6 +283,7 @@ func fuzzOptionSets() []map[string][]string {
 		{"width": {"2"}, "height": {"2"}, "fit": {"fill"}, "strip": {"false"}, "flip": {"v"}},
 		{"width": {"2"}, "format": {"png"}}, // PNG box-shrink while inflating, JPEG 1/8 decode
 		{"width": {"5"}, "format": {"jpeg"}, "color_profile": {"keep"}},
+		{"width": {"6"}, "format": {"png"}, "partial": {"true"}},
 	}
 }
 
@@ -315,7 +316,7 @@ func FuzzTransform(f *testing.F) {
 				t.Fatalf("Process returned %T %v, want *Error", err, err)
 			}
 			switch e.Code {
-			case CodeUnsupportedImageFormat, CodeUnsupportedImageFeature, CodeCorruptImage, CodeImageTooLarge, CodeOutputTooLarge, CodeInvalidOption:
+			case CodeUnsupportedImageFormat, CodeUnsupportedImageFeature, CodeCorruptImage, CodeTruncatedImage, CodeImageTooLarge, CodeOutputTooLarge, CodeInvalidOption:
 			default:
 				t.Fatalf("Process with option set %d returned %v", int(set)%len(opts), err)
 			}

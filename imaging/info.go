@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"strings"
 
 	"golang.org/x/image/bmp"
@@ -55,6 +56,10 @@ func Inspect(b []byte) (Info, error) {
 	if err != nil {
 		fb, ok := probeFallback(c.Format, b, err)
 		if !ok {
+			if (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)) && c.cutShort(b) {
+				return Info{}, Errorf(CodeTruncatedImage, "the %s file ends inside its header, after %d bytes", c.Title, len(b)).
+					WithHint("send the whole file (an upload that stops early, a proxy's size limit or an interrupted copy cut it)")
+			}
 			return Info{}, corrupt(c.Format, err)
 		}
 		info = fb
@@ -91,7 +96,7 @@ func corrupt(f Format, err error) *Error {
 		return Errorf(CodeUnsupportedImageFeature, "%s, which imgsvc does not decode", fe.Feature).
 			WithHint("convert it to %s", fe.Convert)
 	}
-	return Errorf(CodeCorruptImage, "the %s image is truncated or corrupt (%s)", strings.ToUpper(string(f)), sanitize(err)).
+	return Errorf(CodeCorruptImage, "the %s image is corrupt (%s)", strings.ToUpper(string(f)), sanitize(err)).
 		WithHint("check that the whole file was sent, and that it opens in an image viewer")
 }
 

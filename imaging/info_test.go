@@ -53,8 +53,8 @@ func TestInspect_errors(t *testing.T) {
 		want Code
 	}{
 		{"html", []byte("<html><body>nope</body></html>"), CodeUnsupportedImageFormat},
-		{"truncated jpeg header", jpg[:20], CodeCorruptImage},
-		{"truncated png header", png[:20], CodeCorruptImage},
+		{"truncated jpeg header", jpg[:20], CodeTruncatedImage},
+		{"truncated png header", png[:20], CodeTruncatedImage},
 		{"png with zero width", zeroWidthPNG(png), CodeCorruptImage},
 	}
 	for _, tt := range tests {

@@ -62,13 +62,15 @@ const (
 	OptEffort     = "effort"
 	// OptColorProfile is "srgb" or "keep" (see ColorProfile).
 	OptColorProfile = "color_profile"
+	// OptPartial renders a truncated image as far as its data goes.
+	OptPartial = "partial"
 )
 
 // OptionNames lists every option, in the order they are documented.
 func OptionNames() []string {
 	return []string{OptWidth, OptHeight, OptFit, OptGravity, OptCrop, OptRotate, OptFlip,
 		OptBlur, OptSharpen, OptGrayscale, OptBrightness, OptContrast, OptGamma,
-		OptFormat, OptQuality, OptLossless, OptEffort, OptAutoOrient, OptStrip, OptBackground, OptColorProfile}
+		OptFormat, OptQuality, OptLossless, OptEffort, OptAutoOrient, OptStrip, OptBackground, OptColorProfile, OptPartial}
 }
 
 // optionAliases maps names clients often use to the option they meant.
@@ -122,6 +124,9 @@ type Options struct {
 	// ColorProfile says whether pixels are converted to sRGB (the default)
 	// or keep their embedded profile.
 	ColorProfile ColorProfile
+	// Partial renders a truncated image as far as its data goes, instead
+	// of answering truncated_image.
+	Partial bool
 	// icc is the profile encoders embed, set by Run for color_profile=keep.
 	icc []byte
 }
@@ -251,6 +256,8 @@ func (o *Options) set(name, v, field string) error {
 				WithHint("give a hex colour: RGB, RRGGBB or RRGGBBAA, with or without '#' (URL-encode '#' as %%23)")
 		}
 		o.HasBackground = true
+	case OptPartial:
+		o.Partial, err = parseBool(v, field)
 	case OptColorProfile:
 		var s string
 		s, err = parseEnum(strings.ReplaceAll(v, "-", ""), field, []string{string(ColorProfileSRGB), string(ColorProfileKeep)})

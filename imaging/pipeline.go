@@ -99,7 +99,7 @@ func (p *Pipeline) Run(ctx context.Context, src []byte, pl Plan) (res Result, er
 	defer p.native.hold(pl.Native)()
 	o := pl.Options
 	t := time.Now()
-	img, err := p.decode(src, pl)
+	img, damage, err := p.decode(src, pl)
 	if err != nil {
 		return Result{}, err
 	}
@@ -146,7 +146,7 @@ func (p *Pipeline) Run(ctx context.Context, src []byte, pl Plan) (res Result, er
 	}
 	p.observe(PhaseEncode, pl.OutFormat, time.Since(t))
 	b := img.Bounds()
-	return Result{Data: data, Format: pl.OutFormat, Width: b.Dx(), Height: b.Dy(), Input: pl.Info, Warnings: cs.warnings}, nil
+	return Result{Data: data, Format: pl.OutFormat, Width: b.Dx(), Height: b.Dy(), Input: pl.Info, Warnings: append(damage, cs.warnings...)}, nil
 }
 
 func checkCtx(ctx context.Context) error {
@@ -157,17 +157,22 @@ func checkCtx(ctx context.Context) error {
 	return nil
 }
 
-// decode runs the decoder the header chose, at the plan's scale.
-func (p *Pipeline) decode(b []byte, pl Plan) (image.Image, error) {
+// decode runs the decoder the header chose, at the plan's scale. An image
+// made from damaged data comes with warnings (see settleDamage).
+func (p *Pipeline) decode(b []byte, pl Plan) (image.Image, []Warning, error) {
 	c := codecOf(pl.Info.Format)
 	if c == nil || !c.reads() {
-		return nil, UnsupportedFormatError(b)
+		return nil, nil, UnsupportedFormatError(b)
 	}
 	img, err := c.Decoder.Decode(b, pl.Info, pl.scale)
 	if err != nil {
-		return nil, corrupt(pl.Info.Format, err)
+		img, ws, derr := settleDamage(pl.Info.Format, b, err, pl.Options.Partial)
+		if derr == err {
+			return nil, nil, corrupt(pl.Info.Format, err)
+		}
+		return img, ws, derr
 	}
-	return img, nil
+	return img, nil, nil
 }
 
 func encode(w *bytes.Buffer, img image.Image, f Format, o Options) error {

@@ -311,8 +311,14 @@ func TestPipeline_corruptBody(t *testing.T) {
 	src := encodeAs(t, newGradient(64, 64), FormatPNG)
 	_, err := p.Process(context.Background(), src[:len(src)/2], DefaultOptions())
 	var e *Error
+	if !errors.As(err, &e) || e.Code != CodeTruncatedImage {
+		t.Fatalf("half a PNG: error = %v, want truncated_image", err)
+	}
+	bad := append([]byte(nil), src...)
+	bad[len(bad)-20] ^= 0xff // inside the last IDAT chunk: its CRC no longer matches
+	_, err = p.Process(context.Background(), bad, DefaultOptions())
 	if !errors.As(err, &e) || e.Code != CodeCorruptImage {
-		t.Fatalf("error = %v, want corrupt_image", err)
+		t.Fatalf("a damaged PNG: error = %v, want corrupt_image", err)
 	}
 	if !strings.Contains(e.Detail, "PNG") {
 		t.Errorf("detail %q does not name the format", e.Detail)

@@ -143,7 +143,14 @@ func decodePNG(b []byte, kx, ky int) (*image.NRGBA, error) {
 		for y := range h {
 			row, err := rows.next()
 			if err != nil {
-				return nil, err
+				if !errors.Is(err, io.ErrUnexpectedEOF) {
+					return nil, err
+				}
+				if n := y % ky; !one && n > 0 { // the rows of the last box that arrived
+					putPremultiplied(dst.Pix[y/ky*dst.Stride:], acc, ow, kx, w, n, 1)
+				}
+				return nil, &damagedImage{Image: dst, Truncated: true, Rest: "left transparent",
+					Detail: fmt.Sprintf("the data ends in row %d of %d (%s arrived)", y+1, h, percentOf(y, h))}
 			}
 			switch {
 			case one:
@@ -170,7 +177,7 @@ func decodePNG(b []byte, kx, ky int) (*image.NRGBA, error) {
 		}
 		// Adam7: each pass's first column and row, and its steps.
 		passes := [7][4]int{{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4}, {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}}
-		for _, p := range passes {
+		for pi, p := range passes {
 			x0, y0, dx, dy := p[0], p[1], p[2], p[3]
 			pw, ph := ceilDiv(max(w-x0, 0), dx), ceilDiv(max(h-y0, 0), dy)
 			if pw == 0 || ph == 0 {
@@ -181,7 +188,17 @@ func decodePNG(b []byte, kx, ky int) (*image.NRGBA, error) {
 			for py := range ph {
 				row, err := rows.next()
 				if err != nil {
-					return nil, err
+					if !errors.Is(err, io.ErrUnexpectedEOF) {
+						return nil, err
+					}
+					d := &damagedImage{Truncated: true,
+						Detail: fmt.Sprintf("the data ends in interlace pass %d of 7, row %d of %d", pi+1, py+1, ph)}
+					if one {
+						// Only a full-size decode shows the passes that arrived
+						// as they are; the shrink's boxes would be half empty.
+						d.Image, d.Rest = dst, "left transparent where no pass reached"
+					}
+					return nil, d
 				}
 				hd.toNRGBA(pass, row)
 				y := y0 + py*dy
@@ -203,9 +220,15 @@ func decodePNG(b []byte, kx, ky int) (*image.NRGBA, error) {
 		}
 	}
 	if err := rows.finish(); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, &damagedImage{Image: dst, Detail: "the data ends after the last row, without the end of its zlib stream and the IEND chunk; every row arrived"}
+		}
 		return nil, err
 	}
 	if err := c.end(); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, &damagedImage{Image: dst, Detail: "the file ends without its IEND chunk; every row arrived"}
+		}
 		return nil, err
 	}
 	return dst, nil
