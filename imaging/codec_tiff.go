@@ -30,7 +30,11 @@ func tiffCodec() *Codec {
 			}
 			in := Info{Width: cfg.Width, Height: cfg.Height, Orientation: orientationOf(b), Frames: 1,
 				hdr: hdr}
-			in.hdr.icc = tiffProfile(b)
+			if d, err := parseTIFFIFD(b); err != nil || d.photometric != photoCIELab {
+				// A CIELab TIFF is decoded to sRGB already: its profile, if
+				// any, describes Lab.
+				in.hdr.icc = tiffProfile(b)
+			}
 			return in, nil
 		},
 		Decoder: &Decoder{
