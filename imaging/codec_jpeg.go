@@ -3,9 +3,11 @@ package imaging
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"image"
 	"image/color"
 	"image/jpeg"
+	"strings"
 
 	"github.com/imgsvc/imgsvc/imaging/internal/jpegscale"
 )
@@ -124,12 +126,39 @@ func stdJPEGCost(in Info) int64 {
 // decode was priced in.
 func decodeJPEG(b []byte, in Info, s Scale) (image.Image, error) {
 	if in.hdr.jpeg.Err == nil {
-		img, err := jpegscale.Decode(b, s.X)
-		if err == nil || s.X != 1 {
-			return img, err
+		// Always with Partial: whether the client wants the part of a
+		// truncated file that arrived is settled above (settleDamage).
+		img, rep, err := jpegscale.DecodeWith(b, s.X, jpegscale.Options{Partial: true})
+		var te *jpegscale.TruncatedError
+		switch {
+		case err == nil && rep.Truncated != nil:
+			d := &damagedImage{Image: img, Truncated: true, Detail: jpegTruncation(rep.Truncated), Rest: "left grey"}
+			if rep.Truncated.Progressive {
+				d.Rest = "shown with the detail of the scans that arrived"
+			}
+			for _, w := range rep.Warnings {
+				if !strings.Contains(w, "the data ends") {
+					d.More = append(d.More, w)
+				}
+			}
+			return nil, d
+		case err == nil && len(rep.Warnings) > 0:
+			return nil, &damagedImage{Image: img, Detail: rep.Warnings[0], More: rep.Warnings[1:]}
+		case err == nil:
+			return img, nil
+		case errors.As(err, &te):
+			return nil, &damagedImage{Truncated: true, Detail: jpegTruncation(te)}
+		case !errors.Is(err, jpegscale.ErrUnsupported) || s.X != 1:
+			// Damage jpegscale cannot work around is damage to image/jpeg too.
+			return nil, err
 		}
 	}
 	return jpeg.Decode(bytes.NewReader(b))
+}
+
+// jpegTruncation words how far a truncated JPEG got.
+func jpegTruncation(te *jpegscale.TruncatedError) string {
+	return strings.TrimPrefix(te.Error(), "jpegscale: ")
 }
 
 // shrinkOnLoad picks the largest JPEG DCT scale that still leaves at least
