@@ -125,6 +125,9 @@ func TestPlan_costBoundsPeakHeap(t *testing.T) {
 		{"jpeg CMYK, generic press profile", "jpegscale", func(t *testing.T) []byte {
 			return tool(t, "convert", ".png", encodeAs(t, opaque, FormatPNG), "IN", "-colorspace", "CMYK", "-quality", "90", "jpg:OUT")
 		}},
+		{"tiff CMYK LZW, generic press profile", "tiffextra", func(t *testing.T) []byte {
+			return tool(t, "convert", ".png", encodeAs(t, opaque, FormatPNG), "IN", "-colorspace", "CMYK", "-compress", "lzw", "tif:OUT")
+		}},
 		{"png rgb 8-bit, wide-gamut ICC", "png", func(t *testing.T) []byte {
 			return withProfile(t, pngOf(2, 8, false)(t), FormatPNG, wideProfile())
 		}},

@@ -198,7 +198,7 @@ func featureOf(f Format, err error) *FeatureError {
 			n := strings.TrimPrefix(s, "compression value ")
 			return unsupportedFeature(convertTIFF, "the TIFF uses compression %s%s", n, tiffCompressionName(n))
 		case s == "color model":
-			return unsupportedFeature(convertTIFF, "the TIFF uses a colour model (photometric interpretation) imgsvc does not decode")
+			return unsupportedFeature(convertTIFF, "the TIFF uses an unusual colour model (photometric interpretation)")
 		case s == "sample format":
 			return unsupportedFeature(convertTIFF, "the TIFF has floating-point or signed samples")
 		case s == "extra samples":
@@ -209,7 +209,7 @@ func featureOf(f Format, err error) *FeatureError {
 		return unsupportedFeature(convertTIFF, "the TIFF uses %s", s)
 	}
 	if errors.Is(err, bmp.ErrUnsupported) {
-		return unsupportedFeature(convertBMP, "the BMP uses a header, bit depth or compression imgsvc does not decode")
+		return unsupportedFeature(convertBMP, "the BMP uses an unusual header, bit depth or compression")
 	}
 	if f == FormatGIF {
 		s := err.Error()

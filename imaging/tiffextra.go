@@ -216,12 +216,13 @@ func parseTIFFIFD(b []byte) (*tiffIFD, error) {
 }
 
 // extraPath reports whether the file is one this reader decodes (and
-// x/image/tiff refuses): JPEG-compressed grey, RGB or YCbCr, or CIELab.
+// x/image/tiff refuses): JPEG-compressed grey, RGB or YCbCr, CIELab, or
+// CMYK.
 func (d *tiffIFD) extraPath() bool {
 	if d.compression == tiffJPEG {
 		return d.photometric == photoBlackIsZero || d.photometric == photoRGB || d.photometric == photoYCbCr
 	}
-	return d.photometric == photoCIELab
+	return d.photometric == photoCIELab || d.photometric == photoCMYK
 }
 
 // photometricNames names the values of PhotometricInterpretation.
@@ -272,6 +273,10 @@ func (d *tiffIFD) feature() *FeatureError {
 		return unsupportedFeature(convertTIFF, "the TIFF is CIELab with %d samples a pixel (imgsvc decodes L*a*b* without extra channels)", d.spp)
 	case d.photometric == photoCIELab && d.bps != 8:
 		return unsupportedFeature(convertTIFF, "the TIFF is %d-bit CIELab (imgsvc decodes 8-bit CIELab)", d.bps)
+	case d.photometric == photoCMYK && (d.spp != 4 || d.extra > 0):
+		return unsupportedFeature(convertTIFF, "the TIFF is CMYK with %d samples a pixel (imgsvc decodes four inks without extra channels)", d.spp)
+	case d.photometric == photoCMYK && d.bps != 8:
+		return unsupportedFeature(convertTIFF, "the TIFF is %d-bit CMYK (imgsvc decodes 8-bit CMYK)", d.bps)
 	case d.photometric == photoYCbCr && d.compression != tiffJPEG:
 		return unsupportedFeature(convertTIFF, "the TIFF stores YCbCr samples without JPEG compression")
 	case d.photometric > photoYCbCr && d.photometric != photoCIELab || d.photometric == 4:
@@ -330,7 +335,7 @@ func tiffExtraInfo(b []byte, d *tiffIFD) (Info, error) {
 		}
 	}
 	return Info{Width: d.width, Height: d.height, Orientation: orientationOf(b), Frames: 1,
-		hdr: header{bpp: 4, codedPixels: largest}}, nil
+		hdr: header{bpp: 4, codedPixels: largest, cmyk: d.photometric == photoCMYK}}, nil
 }
 
 func (d *tiffIFD) blockName() string {
@@ -427,6 +432,9 @@ func decodeTIFFExtra(b []byte, d *tiffIFD, in Info) (image.Image, error) {
 			return nil, err
 		}
 		budget = pi.hdr.codedPixels
+	}
+	if d.photometric == photoCMYK {
+		return decodeTIFFCMYK(b, d, across, down)
 	}
 	out := image.NewRGBA(image.Rect(0, 0, d.width, d.height))
 	var lab *labDecoder
@@ -592,49 +600,9 @@ func (l *labDecoder) decode(out *image.RGBA, data []byte, x0, y0 int) error {
 	d := l.d
 	rowBytes := 3 * d.blockW
 	bh := min(d.blockH, d.height-y0) // the rows pasted
-	rows := d.blockH                 // the rows the data holds: a tile is whole,
-	if !d.tiled {
-		rows = bh // the last strip may be short
-	}
-	need := rowBytes * rows
-	raw := data
-	if d.compression != tiffNone || d.predictor == 2 {
-		if cap(l.buf) < rowBytes*d.blockH {
-			l.buf = make([]byte, rowBytes*d.blockH)
-		}
-		buf := l.buf[:need]
-		var err error
-		switch d.compression {
-		case tiffNone:
-			if len(data) < need {
-				return errors.New("not enough pixel data")
-			}
-			copy(buf, data)
-		case tiffLZW:
-			err = readFull(lzw.NewReader(bytes.NewReader(data), lzw.MSB, 8), buf)
-		case tiffDeflate, tiffDeflate2:
-			var zr io.ReadCloser
-			if zr, err = zlib.NewReader(bytes.NewReader(data)); err == nil {
-				err = readFull(zr, buf)
-			}
-		case tiffPackBits:
-			err = unpackBits(buf, data)
-		}
-		if err != nil {
-			return err
-		}
-		if d.predictor == 2 {
-			for y := range rows {
-				row := buf[y*rowBytes : (y+1)*rowBytes]
-				for i := 3; i < len(row); i++ {
-					row[i] += row[i-3]
-				}
-			}
-		}
-		raw = buf
-	}
-	if len(raw) < need {
-		return errors.New("not enough pixel data")
+	raw, err := d.samples(data, &l.buf, 3, y0)
+	if err != nil {
+		return err
 	}
 	enc := srgbEncode()
 	bw := min(d.blockW, d.width-x0)
@@ -648,6 +616,83 @@ func (l *labDecoder) decode(out *image.RGBA, data []byte, x0, y0 int) error {
 		}
 	}
 	return nil
+}
+
+// samples inflates one strip or tile of 8-bit samples, n a pixel, whose
+// top row is y0, undoing the horizontal predictor; buf is reused between
+// blocks. It returns the block's rows, at least as many as the image has
+// left.
+func (d *tiffIFD) samples(data []byte, buf *[]byte, n, y0 int) ([]byte, error) {
+	rowBytes := n * d.blockW
+	rows := d.blockH // the rows the data holds: a tile is whole,
+	if !d.tiled {
+		rows = min(d.blockH, d.height-y0) // the last strip may be short
+	}
+	need := rowBytes * rows
+	raw := data
+	if d.compression != tiffNone || d.predictor == 2 {
+		if cap(*buf) < rowBytes*d.blockH {
+			*buf = make([]byte, rowBytes*d.blockH)
+		}
+		buf := (*buf)[:need]
+		var err error
+		switch d.compression {
+		case tiffNone:
+			if len(data) < need {
+				return nil, errors.New("not enough pixel data")
+			}
+			copy(buf, data)
+		case tiffLZW:
+			err = readFull(lzw.NewReader(bytes.NewReader(data), lzw.MSB, 8), buf)
+		case tiffDeflate, tiffDeflate2:
+			var zr io.ReadCloser
+			if zr, err = zlib.NewReader(bytes.NewReader(data)); err == nil {
+				err = readFull(zr, buf)
+			}
+		case tiffPackBits:
+			err = unpackBits(buf, data)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if d.predictor == 2 {
+			for y := range rows {
+				row := buf[y*rowBytes : (y+1)*rowBytes]
+				for i := n; i < len(row); i++ {
+					row[i] += row[i-n]
+				}
+			}
+		}
+		raw = buf
+	}
+	if len(raw) < need {
+		return nil, errors.New("not enough pixel data")
+	}
+	return raw, nil
+}
+
+// decodeTIFFCMYK decodes 8-bit CMYK strips or tiles into an image.CMYK,
+// which the colour stage turns into sRGB with the file's profile, or the
+// generic press profile.
+func decodeTIFFCMYK(b []byte, d *tiffIFD, across, down int) (image.Image, error) {
+	out := image.NewCMYK(image.Rect(0, 0, d.width, d.height))
+	var buf []byte
+	for i := range across * down {
+		x0, y0 := (i%across)*d.blockW, (i/across)*d.blockH
+		data := d.block(b, i)
+		if data == nil {
+			return nil, fmt.Errorf("tiff: %s %d is past the end of the file", d.blockName(), i)
+		}
+		raw, err := d.samples(data, &buf, 4, y0)
+		if err != nil {
+			return nil, fmt.Errorf("tiff: %s %d: %w", d.blockName(), i, err)
+		}
+		bw, bh := min(d.blockW, d.width-x0), min(d.blockH, d.height-y0)
+		for y := range bh {
+			copy(out.Pix[out.PixOffset(x0, y0+y):][:4*bw], raw[y*4*d.blockW:])
+		}
+	}
+	return out, nil
 }
 
 // toSRGB converts one 8-bit CIELab sample (L* scaled to 0–255, a* and b*

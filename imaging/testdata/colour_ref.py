@@ -6,6 +6,8 @@ for imaging's colour tests.
   colour_ref.py cmyk IN.png OUT.jpg [PROFILE]
                                            IN as a CMYK JPEG (Pillow's naive
                                            conversion), PROFILE embedded
+  colour_ref.py cmyktiff IN.png OUT.tif [PROFILE]
+                                           the same as an LZW CMYK TIFF
 """
 import io
 import sys
@@ -15,9 +17,13 @@ from PIL import Image, ImageCms
 
 def main(mode, src, dst, profile=None):
     im = Image.open(src)
-    if mode == "cmyk":
+    if mode in ("cmyk", "cmyktiff"):
         extra = {"icc_profile": open(profile, "rb").read()} if profile else {}
-        im.convert("CMYK").save(dst, quality=95, **extra)
+        if mode == "cmyk":
+            extra["quality"] = 95
+        else:
+            extra["compression"] = "tiff_lzw"
+        im.convert("CMYK").save(dst, **extra)
         return
     data = open(profile, "rb").read() if profile else im.info["icc_profile"]
     src_profile = ImageCms.ImageCmsProfile(io.BytesIO(data))
