@@ -74,7 +74,7 @@ func FuzzBMPRLE(f *testing.F) {
 // CIELab TIFF, seeded with the fixtures and Lab files of every storage the
 // reader takes.
 func FuzzTIFFExtra(f *testing.F) {
-	for _, name := range []string{"testdata/jpeg-tiles.tif", "testdata/lab-pillow.tif"} {
+	for _, name := range []string{"testdata/jpeg-tiles.tif", "testdata/lab-pillow.tif", "testdata/cmyk-lzw-imagemagick.tif"} {
 		if b, err := os.ReadFile(name); err == nil {
 			f.Add(b)
 		}
