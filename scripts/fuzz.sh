@@ -28,6 +28,7 @@ ALL=(
 	./imaging:FuzzTIFFExtra
 	./imaging/internal/jpegscale:FuzzDecode
 	./imaging/internal/heif:FuzzDecode
+	./imaging/internal/icc:FuzzParse
 	./handlers:FuzzRawBody
 	./handlers:FuzzMultipart
 	./handlers:FuzzJSON

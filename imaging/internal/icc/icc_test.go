@@ -384,15 +384,22 @@ func FuzzParse(f *testing.F) {
 	for _, b := range seedProfiles() {
 		f.Add(b)
 	}
+	f.Add(GenericPress())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := Parse(b)
 		if err != nil {
 			return
 		}
+		_ = p.Description()
+		checkErr := p.Check()
 		tr, err := p.ToSRGB()
+		if (err == nil) != (checkErr == nil) {
+			t.Fatalf("Check says %v, ToSRGB %v", checkErr, err)
+		}
 		if err != nil {
 			return
 		}
+		_ = tr.IsSRGB()
 		n := tr.Channels()
 		src := []byte{0, 0, 0, 0, 255, 255, 255, 255, 17, 130, 250, 3}
 		dst := make([]byte, len(src)/n*3)
