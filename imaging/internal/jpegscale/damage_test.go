@@ -372,3 +372,26 @@ func TestProbeTruncated(t *testing.T) {
 		checkCostWith(t, name+" damaged", damaged)
 	}
 }
+
+// TestWarningsCapped puts junk before every restart marker: the Report keeps
+// maxWarnings warnings, the last one counting the rest.
+func TestWarningsCapped(t *testing.T) {
+	base := runTool(t, ppm(32, 400, 13), "cjpeg", "-quality", "90", "-restart", "1", "-grayscale")
+	rst := rstPositions(base)
+	data := append([]byte(nil), base[:rst[0]]...)
+	for i := range rst {
+		data = append(data, 0xFF, 0x00, 0xFF, 0x00, 0xFF, 0x00)
+		end := len(base)
+		if i+1 < len(rst) {
+			end = rst[i+1]
+		}
+		data = append(data, base[rst[i]:end]...)
+	}
+	_, rep, err := DecodeWith(data, 1, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rep.Warnings); n != maxWarnings || rep.Warnings[n-1] != fmt.Sprintf("%d more warnings", len(rst)-(maxWarnings-1)) {
+		t.Errorf("%d intervals damaged: %d warnings, the last %q", len(rst), n, rep.Warnings[n-1])
+	}
+}

@@ -97,21 +97,18 @@ func (d *decoder) warn(format string, args ...any) {
 	r := &d.report
 	switch {
 	case d.probe:
-	case len(r.Warnings) < maxWarnings-1:
+	case len(r.Warnings) < maxWarnings:
 		r.Warnings = append(r.Warnings, fmt.Sprintf(format, args...))
 	default:
 		d.moreWarnings++
-		if len(r.Warnings) == maxWarnings-1 {
-			r.Warnings = append(r.Warnings, "")
-		}
-		r.Warnings[maxWarnings-1] = ""
 	}
 }
 
-// finishWarnings writes the count of warnings left out.
+// finishWarnings replaces the last warning with a count when there were
+// more than maxWarnings.
 func (d *decoder) finishWarnings() {
 	if d.moreWarnings > 0 {
-		d.report.Warnings[maxWarnings-1] = fmt.Sprintf("%d more warnings", d.moreWarnings)
+		d.report.Warnings[maxWarnings-1] = fmt.Sprintf("%d more warnings", d.moreWarnings+1)
 	}
 }
 

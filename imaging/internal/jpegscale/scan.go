@@ -1,6 +1,6 @@
 package jpegscale
 
-import "strings"
+import "fmt"
 
 // parseSOS parses a scan header.
 func (d *decoder) parseSOS(p []byte) (scanHeader, error) {
@@ -428,16 +428,21 @@ func (d *decoder) scanTruncated(s *scanHeader, mcu, total int) error {
 // warnInterval records the damage err met in the MCU mcu of total of the
 // current scan, near byte pos.
 func (d *decoder) warnInterval(err error, s *scanHeader, mcu, total, pos int) {
-	left := "its remaining blocks were left grey"
-	if d.progressive {
-		left = "this scan left its remaining blocks as they were"
-	}
+	var where, left string
 	if d.ri > 0 && d.ri < total {
-		n := (total + d.ri - 1) / d.ri
-		d.warn("%s in restart interval %d of %d of scan %d, near byte %d; %s", err, mcu/d.ri+1, n, d.scanNo, pos, left)
-		return
+		where = fmt.Sprintf("restart interval %d of %d of scan %d", mcu/d.ri+1, (total+d.ri-1)/d.ri, d.scanNo)
+		left = "its remaining blocks were left grey"
+		if d.progressive {
+			left = "its remaining blocks kept what earlier scans decoded"
+		}
+	} else {
+		where = fmt.Sprintf("scan %d (MCU %d of %d)", d.scanNo, mcu+1, total)
+		left = "the rest of the scan was left grey"
+		if d.progressive {
+			left = "the rest of the scan kept what earlier scans decoded"
+		}
 	}
-	d.warn("%s in scan %d, near byte %d (MCU %d of %d); %s", err, d.scanNo, pos, mcu+1, total, strings.Replace(left, "its", "the scan's", 1))
+	d.warn("%s in %s, near byte %d; %s", err, where, pos, left)
 }
 
 // findRestart looks for the restart marker RSTn, n = *next, that should
