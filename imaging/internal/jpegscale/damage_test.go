@@ -395,3 +395,60 @@ func TestWarningsCapped(t *testing.T) {
 		t.Errorf("%d intervals damaged: %d warnings, the last %q", len(rst), n, rep.Warnings[n-1])
 	}
 }
+
+// TestDamagedProgressiveInterval garbles one restart interval (one block
+// row) of the first luma AC scan of a cjpeg -progressive -restart 1 file:
+// djpeg and Decode warn, and only that block row differs from the
+// undamaged decode (the later scans refining it resynchronise at the next
+// restart marker too).
+func TestDamagedProgressiveInterval(t *testing.T) {
+	base := runTool(t, ppm(96, 80, 17), "cjpeg", "-quality", "90", "-restart", "1", "-progressive")
+	var sosAt []int
+	for i := 0; i+1 < len(base); i++ {
+		if base[i] == 0xFF && base[i+1] == sos {
+			sosAt = append(sosAt, i)
+		}
+	}
+	// Scan 2 of cjpeg's default script is luma AC 1-5 (Ss=1, one component).
+	s2 := sosAt[1]
+	if base[s2+4] != 1 || base[s2+7] != 1 {
+		t.Fatalf("scan 2 is not a luma AC scan: % x", base[s2:s2+10])
+	}
+	var rst []int
+	for _, p := range rstPositions(base) {
+		if p > s2 && p < sosAt[2] {
+			rst = append(rst, p)
+		}
+	}
+	const k = 4 // interval k+1, block row k
+	from, to := rst[k-1]+2, rst[k]
+	data := append([]byte(nil), base[:from]...)
+	for range max(2, (to-from)/2) {
+		data = append(data, 0xFF, 0x00)
+	}
+	data = append(data, base[to:]...)
+	_, dw := djpeg(t, data)
+	if !strings.Contains(dw, "Corrupt JPEG data") {
+		t.Errorf("djpeg says %q", dw)
+	}
+	for _, denom := range []int{1, 2, 4, 8} {
+		want, _ := Decode(base, denom)
+		got, rep, err := DecodeWith(data, denom, Options{})
+		if err != nil {
+			t.Fatalf("1/%d: %v", denom, err)
+		}
+		if denom < 8 && len(rep.Warnings) == 0 {
+			t.Errorf("1/%d: no warning (djpeg: %q)", denom, dw)
+		}
+		rh := 8 / denom
+		for y := range rowsDiffer(t, got, want, 0) {
+			if y/rh != k {
+				t.Errorf("1/%d: row %d differs; only block row %d is damaged (warnings %q)", denom, y, k, rep.Warnings)
+				break
+			}
+		}
+		if testing.Verbose() {
+			t.Logf("1/%d: djpeg %q; we %q", denom, strings.TrimSpace(dw), rep.Warnings)
+		}
+	}
+}
