@@ -40,7 +40,9 @@ func costImage(w, h int, alpha bool) *image.NRGBA {
 func tool(t *testing.T, name, inExt string, in []byte, args ...string) []byte {
 	t.Helper()
 	if _, err := exec.LookPath(name); err != nil {
-		t.Skipf("%s not found (Debian: webp, libjpeg-turbo-progs); .ci/run installs it", name)
+		pkg := map[string]string{"cwebp": "webp", "cjpeg": "libjpeg-turbo-progs", "jpegtran": "libjpeg-turbo-progs",
+			"convert": "imagemagick", "tiffcp": "libtiff-tools"}[name]
+		t.Skipf("%s not found (Debian package %s); .ci/run installs it", name, pkg)
 	}
 	dir := t.TempDir()
 	inPath, outPath := filepath.Join(dir, "in"+inExt), filepath.Join(dir, "out")
