@@ -2,10 +2,8 @@ package imaging
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"image"
-	"image/color"
 	"image/jpeg"
 	"strings"
 
@@ -67,13 +65,10 @@ func probeJPEG(b []byte) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	h := jpegscale.Probe(b)
-	return Info{
-		Width: cfg.Width, Height: cfg.Height, Orientation: orientationOf(jpegEXIF(b)),
-		Progressive: jpegProgressive(b),
-		hdr: header{bpp: bytesPerPixel(cfg.ColorModel), jpeg: h, cmyk: cfg.ColorModel == color.CMYKModel,
-			gray: cfg.ColorModel == color.GrayModel, icc: jpegProfile(b)},
-	}, nil
+	in := Info{Width: cfg.Width, Height: cfg.Height, Orientation: orientationOf(jpegEXIF(b)),
+		Progressive: jpegProgressive(b), hdr: headerOf(cfg)}
+	in.hdr.jpeg, in.hdr.icc = jpegscale.Probe(b), jpegProfile(b)
+	return in, nil
 }
 
 func jpegDecodeCost(in Info, s Scale) DecodeCost {
@@ -181,27 +176,21 @@ func jpegFriendly(img image.Image) image.Image {
 	return img
 }
 
-// jpegProgressive reports whether the first frame header is SOF2.
+// jpegProgressive reports whether the first frame header is progressive
+// (SOF2, SOF6, SOF10, SOF14).
 func jpegProgressive(b []byte) bool {
-	i := 2
-	for i+4 <= len(b) {
-		if b[i] != 0xFF {
-			return false
-		}
-		m := b[i+1]
-		if m == 0xFF {
-			i++
-			continue
-		}
+	progressive := false
+	jpegSegments(b, func(m byte, _ int, _ []byte) bool {
 		switch m {
 		case 0xC2, 0xC6, 0xCA, 0xCE:
-			return true
-		case 0xC0, 0xC1, 0xC3, 0xC5, 0xC7, 0xC9, 0xCB, 0xCD, 0xCF, 0xDA:
+			progressive = true
+			return false
+		case 0xC0, 0xC1, 0xC3, 0xC5, 0xC7, 0xC9, 0xCB, 0xCD, 0xCF:
 			return false
 		}
-		i += 2 + int(binary.BigEndian.Uint16(b[i+2:]))
-	}
-	return false
+		return true
+	})
+	return progressive
 }
 
 func qualityOr(q, def int) int {

@@ -142,18 +142,6 @@ func channelWord(n int) string {
 	return "RGB"
 }
 
-// channelsOf says what colour an image's pixels are in, as ICC profiles
-// count channels: 4 for CMYK, 1 for grey, 3 for the rest.
-func channelsOf(img image.Image) int {
-	switch img.(type) {
-	case *image.CMYK:
-		return 4
-	case *image.Gray, *image.Gray16:
-		return 1
-	}
-	return 3
-}
-
 // toSRGB applies the transform to img and returns an *image.NRGBA, img
 // itself when it is one (the job owns it). Alpha is kept.
 func toSRGB(img image.Image, t *icc.Transform) image.Image {
@@ -254,12 +242,7 @@ func (c *colourCache) get(profile []byte) (*icc.Transform, error) {
 
 // profileError says in a client's words why a profile cannot be used.
 func profileError(err error) error {
-	s := err.Error()
-	for _, p := range []string{"icc: invalid profile: ", "icc: unsupported profile: "} {
-		if len(s) > len(p) && s[:len(p)] == p {
-			s = s[len(p):]
-		}
-	}
+	s := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "icc: invalid profile: "), "icc: unsupported profile: ")
 	if errors.Is(err, icc.ErrUnsupported) {
 		return fmt.Errorf("it is valid but of a kind imgsvc does not apply (%s)", truncate(s, 120))
 	}

@@ -39,42 +39,53 @@ func jpegEXIF(b []byte) []byte {
 // jpegEXIFSegment returns the bounds of a JPEG's Exif APP1 segment, marker
 // included, or -1, -1 when there is none.
 func jpegEXIFSegment(b []byte) (start, end int) {
-	if len(b) < 4 || b[0] != 0xFF || b[1] != 0xD8 {
-		return -1, -1
-	}
-	i := 2
-	for i+4 <= len(b) {
-		if b[i] != 0xFF {
-			return -1, -1
+	start, end = -1, -1
+	jpegSegments(b, func(marker byte, at int, p []byte) bool {
+		if marker == 0xE1 && bytes.HasPrefix(p, []byte("Exif\x00\x00")) {
+			start, end = at, at+4+len(p)
+			return false
 		}
-		marker := b[i+1]
-		if marker == 0xFF { // fill byte
+		return true
+	})
+	return start, end
+}
+
+// jpegSegments calls f with each marker segment before the first scan (where
+// the metadata is): its marker, the offset of its 0xFF and its payload,
+// until f returns false. It stops at anything that is not a marker segment.
+func jpegSegments(b []byte, f func(marker byte, at int, payload []byte) bool) {
+	if len(b) < 4 || b[0] != 0xFF || b[1] != 0xD8 {
+		return
+	}
+	for i := 2; i+4 <= len(b); {
+		if b[i] != 0xFF {
+			return
+		}
+		m := b[i+1]
+		if m == 0xFF { // fill byte
 			i++
 			continue
 		}
-		if marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01 {
+		if m == 0xD8 || (m >= 0xD0 && m <= 0xD7) || m == 0x01 {
 			i += 2
 			continue
 		}
-		if marker == 0xDA || marker == 0xD9 { // start of scan: metadata comes before it
-			return -1, -1
+		if m == 0xDA || m == 0xD9 { // start of scan, end of image
+			return
 		}
 		n := int(binary.BigEndian.Uint16(b[i+2:]))
-		if n < 2 || i+2+n > len(b) {
-			return -1, -1
-		}
-		if marker == 0xE1 && bytes.HasPrefix(b[i+4:i+2+n], []byte("Exif\x00\x00")) {
-			return i, i + 2 + n
+		if n < 2 || i+2+n > len(b) || !f(m, i, b[i+4:i+2+n]) {
+			return
 		}
 		i += 2 + n
 	}
-	return -1, -1
 }
 
-// tiffOrientation reads tag 0x0112 from the first IFD of a TIFF structure.
-func tiffOrientation(t []byte) int {
+// ifd0Entry returns the byte order of a TIFF structure and the 12-byte
+// entry of tag in its first IFD, or a nil entry when there is none.
+func ifd0Entry(t []byte, tag uint16) (binary.ByteOrder, []byte) {
 	if len(t) < 8 {
-		return 0
+		return nil, nil
 	}
 	var bo binary.ByteOrder
 	switch string(t[:4]) {
@@ -83,24 +94,33 @@ func tiffOrientation(t []byte) int {
 	case "MM\x00*":
 		bo = binary.BigEndian
 	default:
-		return 0
+		return nil, nil
 	}
 	off := int64(bo.Uint32(t[4:]))
 	if off < 8 || off+2 > int64(len(t)) {
-		return 0
+		return nil, nil
 	}
 	n := int64(bo.Uint16(t[off:]))
 	for k := int64(0); k < n; k++ {
 		e := off + 2 + 12*k
 		if e+12 > int64(len(t)) {
-			return 0
+			return nil, nil
 		}
-		if bo.Uint16(t[e:]) == 0x0112 {
-			// SHORT, count 1: the value sits in the first two bytes of the value field.
-			return int(bo.Uint16(t[e+8:]))
+		if bo.Uint16(t[e:]) == tag {
+			return bo, t[e : e+12]
 		}
 	}
-	return 0
+	return nil, nil
+}
+
+// tiffOrientation reads tag 0x0112 from the first IFD of a TIFF structure.
+func tiffOrientation(t []byte) int {
+	bo, e := ifd0Entry(t, 0x0112)
+	if e == nil {
+		return 0
+	}
+	// SHORT, count 1: the value sits in the first two bytes of the value field.
+	return int(bo.Uint16(e[8:]))
 }
 
 // pngChunk returns the data of the first chunk of the given type before IDAT.

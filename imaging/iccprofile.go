@@ -80,13 +80,13 @@ func jpegProfile(b []byte) embeddedProfile {
 	var seqs []int
 	count := 0
 	bad := ""
-	jpegSegments(b, func(marker byte, p []byte) {
+	jpegSegments(b, func(marker byte, _ int, p []byte) bool {
 		if marker != 0xE2 || !bytes.HasPrefix(p, []byte(sig)) {
-			return
+			return true
 		}
 		if len(p) < len(sig)+2 {
 			bad = "an ICC APP2 segment is too short"
-			return
+			return true
 		}
 		seq, n := int(p[len(sig)]), int(p[len(sig)+1])
 		switch {
@@ -96,6 +96,7 @@ func jpegProfile(b []byte) embeddedProfile {
 			bad = fmt.Sprintf("its APP2 segments disagree on how many there are (%d and %d)", count, n)
 		}
 		parts, seqs = append(parts, p[len(sig)+2:]), append(seqs, seq)
+		return true
 	})
 	if len(parts) == 0 {
 		return embeddedProfile{}
@@ -114,36 +115,6 @@ func jpegProfile(b []byte) embeddedProfile {
 		return embeddedProfile{broken: fmt.Sprintf("it is split over %d APP2 segments and only %d are in the file", count, len(parts))}
 	}
 	return embeddedProfile{chunks: ordered}
-}
-
-// jpegSegments calls f with each marker segment before the first scan.
-func jpegSegments(b []byte, f func(marker byte, payload []byte)) {
-	if len(b) < 4 || b[0] != 0xFF || b[1] != 0xD8 {
-		return
-	}
-	for i := 2; i+4 <= len(b); {
-		if b[i] != 0xFF {
-			return
-		}
-		m := b[i+1]
-		if m == 0xFF {
-			i++
-			continue
-		}
-		if m == 0xD8 || (m >= 0xD0 && m <= 0xD7) || m == 0x01 {
-			i += 2
-			continue
-		}
-		if m == 0xDA || m == 0xD9 {
-			return
-		}
-		n := int(binary.BigEndian.Uint16(b[i+2:]))
-		if n < 2 || i+2+n > len(b) {
-			return
-		}
-		f(m, b[i+4:i+2+n])
-		i += 2 + n
-	}
 }
 
 // pngProfile finds a PNG's iCCP chunk: a name, a NUL, compression method
@@ -170,33 +141,15 @@ func webpProfile(b []byte) embeddedProfile {
 
 // tiffProfile reads tag 34675 (InterColorProfile) of a TIFF's first IFD.
 func tiffProfile(t []byte) embeddedProfile {
-	if len(t) < 8 {
+	bo, e := ifd0Entry(t, 34675)
+	if e == nil {
 		return embeddedProfile{}
 	}
-	var bo binary.ByteOrder = binary.LittleEndian
-	if t[0] == 'M' {
-		bo = binary.BigEndian
+	count, at := int64(bo.Uint32(e[4:])), int64(bo.Uint32(e[8:]))
+	if count <= 4 || at+count > int64(len(t)) {
+		return embeddedProfile{broken: "its InterColorProfile tag points outside the file"}
 	}
-	off := int64(bo.Uint32(t[4:]))
-	if off < 8 || off+2 > int64(len(t)) {
-		return embeddedProfile{}
-	}
-	n := int64(bo.Uint16(t[off:]))
-	for k := int64(0); k < n; k++ {
-		e := off + 2 + 12*k
-		if e+12 > int64(len(t)) {
-			return embeddedProfile{}
-		}
-		if bo.Uint16(t[e:]) != 34675 {
-			continue
-		}
-		count, at := int64(bo.Uint32(t[e+4:])), int64(bo.Uint32(t[e+8:]))
-		if count <= 4 || at+count > int64(len(t)) {
-			return embeddedProfile{broken: "its InterColorProfile tag points outside the file"}
-		}
-		return embeddedProfile{chunks: [][]byte{t[at : at+count]}}
-	}
-	return embeddedProfile{}
+	return embeddedProfile{chunks: [][]byte{t[at : at+count]}}
 }
 
 // embedICC rewrites what an encoder wrote into w with the profile
