@@ -48,6 +48,17 @@ func (i Info) Pixels() int64 { return int64(i.Width) * int64(i.Height) }
 // can be read (see probeFallback); decoding it is what is refused, with
 // CodeUnsupportedImageFeature.
 func Inspect(b []byte) (Info, error) {
+	info, err := inspect(b)
+	if err == nil {
+		info.ICCProfile = describeProfile(info.hdr)
+	}
+	return info, err
+}
+
+// inspect is Inspect without describing the ICC profile, which costs an
+// inflate and a parse that only /v1/info needs: Plan uses it, and the
+// colour stage reads the profile on the worker, inside the job's cost.
+func inspect(b []byte) (Info, error) {
 	c := sniff(b)
 	if c == nil || !c.reads() {
 		return Info{}, UnsupportedFormatError(b)
@@ -69,7 +80,6 @@ func Inspect(b []byte) (Info, error) {
 			WithHint("check that the file is a valid image: open it in an image viewer")
 	}
 	info.Format, info.ContentType, info.Bytes = c.Format, c.MediaTypes[0], len(b)
-	info.ICCProfile = describeProfile(info.hdr)
 	info.Orientation = max(info.Orientation, 1)
 	info.Frames = max(info.Frames, 1)
 	info.Animated = info.Frames > 1

@@ -59,7 +59,7 @@ type Plan struct {
 // Plan reads src's header and works out the output size, the decode scale
 // and the job's cost, refusing images and outputs over the limits.
 func (p *Pipeline) Plan(src []byte, opt Options) (Plan, error) {
-	info, err := Inspect(src)
+	info, err := inspect(src)
 	if err != nil {
 		return Plan{}, err
 	}
