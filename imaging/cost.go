@@ -125,6 +125,9 @@ func (pl *Plan) estimateCost() int64 {
 		out := int64(pl.OutWidth) * int64(pl.OutHeight) * 4
 		peak = max(peak, 4*out)
 	}
+	if o := pl.Options; o.Gravity == GravitySmart && o.Fit == FitCover && o.Width > 0 && o.Height > 0 {
+		peak += smartCropCost
+	}
 	last := chain[len(chain)-1]
 	peak = max(peak, prev+last+pl.encodeCost())
 	if pl.colour.convert || pl.colour.keep {

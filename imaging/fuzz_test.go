@@ -253,7 +253,7 @@ func checkOptionRanges(t *testing.T, o Options) {
 	}
 	switch o.Gravity {
 	case GravityCenter, GravityNorth, GravitySouth, GravityEast, GravityWest,
-		GravityNorthEast, GravityNorthWest, GravitySouthEast, GravitySouthWest:
+		GravityNorthEast, GravityNorthWest, GravitySouthEast, GravitySouthWest, GravitySmart:
 	default:
 		t.Fatalf("gravity %q", o.Gravity)
 	}

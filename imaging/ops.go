@@ -36,7 +36,7 @@ func (p *Pipeline) transform(img image.Image, pl Plan, ct *icc.Transform) image.
 			img = resize(img, pl.resizeWidth, pl.resizeHeight, p.procs)
 		}
 		if o.Fit == FitCover && pl.resizeWidth > 0 && (pl.resizeWidth != o.Width || pl.resizeHeight != o.Height) && o.Width > 0 && o.Height > 0 {
-			img = imgops.CropAnchor(img, o.Width, o.Height, anchor(o.Gravity))
+			img = cropCover(img, o.Width, o.Height, o.Gravity)
 		}
 	}
 	img = toSRGB(img, ct)

@@ -209,7 +209,8 @@ func (o *Options) set(name, v, field string) error {
 		var s string
 		s, err = parseEnum(strings.ReplaceAll(strings.ReplaceAll(v, "_", ""), "-", ""), field, []string{
 			string(GravityCenter), string(GravityNorth), string(GravitySouth), string(GravityEast), string(GravityWest),
-			string(GravityNorthEast), string(GravityNorthWest), string(GravitySouthEast), string(GravitySouthWest)})
+			string(GravityNorthEast), string(GravityNorthWest), string(GravitySouthEast), string(GravitySouthWest),
+			string(GravitySmart)})
 		if err != nil {
 			err.(*Error).Detail = fmt.Sprintf("invalid %s %q", name, v)
 		}
