@@ -24,9 +24,9 @@ func TestServer_handleInfo_options(t *testing.T) {
 		wantDetail string
 		wantField  string
 	}{
-		{"one query option", "/v1/info?width=3", "image/png", src, `/v1/info takes no options, got "width"`, "width"},
+		{"one query option", "/v1/info?width=3", "image/png", src, `/v1/info takes no options but placeholder, got "width"`, "width"},
 		{"query options", "/v1/info?width=3&height=2&blur=1&fit=cover", "image/png", src,
-			`/v1/info takes no options, got 4: "blur", "fit", "height", "width"`, "blur"},
+			`/v1/info takes no options but placeholder, got 4: "blur", "fit", "height", "width"`, "blur"},
 		{"multipart options", "/v1/info", mpType, mp.Bytes(), `got 3: "blur", "height", "width"`, "blur"},
 		{"json options", "/v1/info", "application/json",
 			[]byte(`{"image_b64":"` + base64.StdEncoding.EncodeToString(src) + `","options":{"width":3,"height":2,"blur":1}}`),

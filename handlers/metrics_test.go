@@ -28,6 +28,10 @@ func (p metricsProcessor) Process(context.Context, []byte, imaging.Options) (ima
 	return imaging.Result{Data: []byte("png"), Format: imaging.FormatPNG, Width: 1, Height: 1}, nil
 }
 
+func (p metricsProcessor) Placeholder(context.Context, []byte) (imaging.Placeholder, error) {
+	return imaging.Placeholder{}, p.err
+}
+
 // metricsValue returns the value (or sample count) of the series of name
 // whose labels include want, summed over matches, and how many matched.
 func metricsValue(t *testing.T, g prometheus.Gatherer, name string, want map[string]string) (float64, int) {

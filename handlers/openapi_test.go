@@ -148,6 +148,10 @@ func (f processFn) Process(ctx context.Context, src []byte, opt imaging.Options)
 	return f(ctx, src, opt)
 }
 
+func (f processFn) Placeholder(context.Context, []byte) (imaging.Placeholder, error) {
+	return imaging.Placeholder{}, errors.New("processFn computes no placeholder")
+}
+
 type saturated bool
 
 func (s saturated) Saturated() bool { return bool(s) }
@@ -285,6 +289,9 @@ func TestOpenAPI_RealResponses(t *testing.T) {
 		{name: "info raw", e: eReal, method: "POST", target: "/v1/info", ct: "image/jpeg", body: jpgImg, status: 200, wantCT: "application/json", validReq: true},
 		{name: "info alias json", e: eReal, method: "POST", target: "/info", ct: "application/json", body: jsonBody(t, map[string]any{"image_b64": b64}), status: 200, wantCT: "application/json", validReq: true},
 		{name: "info multipart", e: eReal, method: "POST", target: "/v1/info", ct: mpInfoCT, body: mpInfo, status: 200, wantCT: "application/json", validReq: true},
+		{name: "info placeholder", e: eReal, method: "POST", target: "/v1/info?placeholder=true", ct: "image/jpeg", body: jpgImg, status: 200, wantCT: "application/json", validReq: true},
+		{name: "info placeholder json", e: eReal, method: "POST", target: "/info", ct: "application/json", body: jsonBody(t, map[string]any{"image_b64": b64, "options": map[string]any{"placeholder": true}}), status: 200, wantCT: "application/json", validReq: true},
+		{name: "info placeholder not a boolean", e: eReal, method: "POST", target: "/v1/info?placeholder=maybe", ct: "image/png", body: pngImg, status: 400, code: imaging.CodeInvalidOption},
 		{name: "openapi", e: eReal, method: "GET", target: "/v1/openapi.json", status: 200, wantCT: "application/json", validReq: true},
 		{name: "error type", e: eReal, method: "GET", target: "/v1/errors/invalid_option", status: 200, wantCT: "application/json", validReq: true},
 		{name: "healthz", e: eReal, method: "GET", target: "/healthz", status: 200, wantCT: "application/json", validReq: true},

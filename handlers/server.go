@@ -22,9 +22,11 @@ import (
 	"github.com/imgsvc/imgsvc/imaging"
 )
 
-// Processor transforms an encoded image.
+// Processor transforms an encoded image, and computes the placeholder
+// /v1/info?placeholder=true reports.
 type Processor interface {
 	Process(ctx context.Context, src []byte, opt imaging.Options) (imaging.Result, error)
+	Placeholder(ctx context.Context, src []byte) (imaging.Placeholder, error)
 }
 
 // Saturation reports whether the processing queue would refuse a new job.
@@ -226,6 +228,9 @@ type processResponse struct {
 type infoResponse struct {
 	imaging.Info
 	Metadata json.RawMessage `json:"metadata,omitempty"`
+	// BlurHash and DominantColor answer placeholder=true.
+	BlurHash      string `json:"blurhash,omitempty"`
+	DominantColor string `json:"dominant_color,omitempty"`
 }
 
 func metadataOrEmpty(m json.RawMessage) json.RawMessage {
@@ -235,13 +240,19 @@ func metadataOrEmpty(m json.RawMessage) json.RawMessage {
 	return m
 }
 
-// handleInfo is POST /v1/info: the image's headers, without decoding pixels.
+// handleInfo is POST /v1/info: the image's headers, without decoding pixels;
+// with placeholder=true also a BlurHash and the dominant colour, from a
+// small decode run on the worker pool.
 func (s *Server) handleInfo(c echo.Context) error {
 	in, err := s.readInput(c)
 	if err != nil {
 		return err
 	}
 	defer in.release()
+	placeholder, err := infoPlaceholder(in)
+	if err != nil {
+		return err
+	}
 	if len(in.options) > 0 {
 		// The options come in a map: sort their names, so the answer is the
 		// same each time, and name them all.
@@ -254,8 +265,7 @@ func (s *Server) handleInfo(c echo.Context) error {
 			}
 			got = fmt.Sprintf("%d: %s", len(names), strings.Join(quoted, ", "))
 		}
-		return imaging.Errorf(imaging.CodeUnknownOption, "/v1/info takes no options, got %s", got).WithField(in.fieldName(names[0])).
-			WithHint("send options to /v1/process; /v1/info only describes the image")
+		return infoOptionsError(in, names, got)
 	}
 	if imaging.Sniff(in.image) == "" {
 		return unsupportedFormat(in.image)
@@ -265,6 +275,13 @@ func (s *Server) handleInfo(c echo.Context) error {
 		return err
 	}
 	resp := infoResponse{Info: info}
+	if placeholder {
+		ph, err := s.proc.Placeholder(c.Request().Context(), in.image)
+		if err != nil {
+			return err
+		}
+		resp.BlurHash, resp.DominantColor = ph.BlurHash, ph.DominantColor
+	}
 	if in.form == formJSON || in.metadata != nil {
 		resp.Metadata = metadataOrEmpty(in.metadata)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -25,6 +26,11 @@ type ProcessFn func(ctx context.Context, src []byte, opt imaging.Options) (imagi
 
 func (f ProcessFn) Process(ctx context.Context, src []byte, opt imaging.Options) (imaging.Result, error) {
 	return f(ctx, src, opt)
+}
+
+// Placeholder fails: tests of placeholders use a real pipeline.
+func (f ProcessFn) Placeholder(context.Context, []byte) (imaging.Placeholder, error) {
+	return imaging.Placeholder{}, errors.New("ProcessFn computes no placeholder")
 }
 
 func tinyPNG(t testing.TB) []byte {

@@ -62,10 +62,12 @@ func kindOf(r handlers.Route) (routeKind, bool) {
 //     limits) and the worker pool (overloaded, processing_timeout, a client
 //     gone while queued is request_timeout). Its path always matches, so it
 //     never answers not_found; every other code of handlers.Codes() is reachable.
-//   - info runs readInput and imaging.Inspect only: no pixel limits, no job,
-//     no Accept negotiation. A multipart field over 64 KiB or a non-scalar
-//     JSON option of a known name is invalid_option inside readInput; any
-//     option at all is unknown_option.
+//   - info runs readInput and imaging.Inspect: no Accept negotiation. A
+//     multipart field over 64 KiB, a non-scalar JSON option of a known name
+//     or a placeholder value that is not a boolean is invalid_option; any
+//     other option is unknown_option. placeholder=true adds a job: the input
+//     pixel limit (its output is 64 px, never too large), overloaded and
+//     processing_timeout.
 //   - errortype answers not_found for a code that does not exist.
 //   - readyz answers overloaded while draining or while the queue is full.
 //   - An unknown path answers not_found, whatever the method.
@@ -75,8 +77,7 @@ func routeCodes(k routeKind) []imaging.Code {
 	case kindProcess:
 		return without(handlers.Codes(), handlers.CodeNotFound)
 	case kindInfo:
-		return without(handlers.Codes(), handlers.CodeNotFound, imaging.CodeImageTooLarge, imaging.CodeOutputTooLarge,
-			handlers.CodeNotAcceptable, imaging.CodeOverloaded, imaging.CodeProcessingTimeout)
+		return without(handlers.Codes(), handlers.CodeNotFound, imaging.CodeOutputTooLarge, handlers.CodeNotAcceptable)
 	case kindOpenAPI, kindHealthz:
 		return common
 	case kindErrorType:

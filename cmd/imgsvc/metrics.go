@@ -127,6 +127,10 @@ func (mp meteredProcessor) Process(ctx context.Context, src []byte, opt imaging.
 	return res, err
 }
 
+func (mp meteredProcessor) Placeholder(ctx context.Context, src []byte) (imaging.Placeholder, error) {
+	return mp.next.Placeholder(ctx, src)
+}
+
 // poolStats is what the pool gauges read.
 type poolStats interface {
 	Stats() imaging.Stats
