@@ -217,3 +217,27 @@ func BenchmarkSmartCrop(b *testing.B) {
 		smartCrop(img, 853, 853)
 	}
 }
+
+// TestPlan_smartCropCost: a smart cover crop is charged for its analysis,
+// and only where it runs.
+func TestPlan_smartCropCost(t *testing.T) {
+	p := NewPipeline(Limits{}, inline{}, nil)
+	src := encodeAs(t, newGradient(800, 400), FormatPNG)
+	cost := func(fit, gravity string) int64 {
+		opt, err := ParseOptions(map[string][]string{"width": {"200"}, "height": {"200"}, "fit": {fit}, "gravity": {gravity}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pl, err := p.Plan(src, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pl.Cost
+	}
+	if smart, centre := cost("cover", "smart"), cost("cover", "center"); smart < centre+smartCropCost {
+		t.Errorf("cover: smart costs %d, center %d; want at least %d more", smart, centre, smartCropCost)
+	}
+	if smart, centre := cost("contain", "smart"), cost("contain", "center"); smart != centre {
+		t.Errorf("contain: smart costs %d, center %d; want the same (nothing is cropped)", smart, centre)
+	}
+}
