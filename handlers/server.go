@@ -172,6 +172,9 @@ func (s *Server) handleProcess(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := in.checkOverlay(&opt); err != nil {
+		return err
+	}
 	out, err := negotiate(c.Request().Header.Get(echo.HeaderAccept), in, &opt)
 	if err != nil {
 		return err
@@ -256,6 +259,9 @@ func (s *Server) handleInfo(c echo.Context) error {
 		}
 		return imaging.Errorf(imaging.CodeUnknownOption, "/v1/info takes no options, got %s", got).WithField(in.fieldName(names[0])).
 			WithHint("send options to /v1/process; /v1/info only describes the image")
+	}
+	if err := in.infoOverlayError(); err != nil {
+		return err
 	}
 	if imaging.Sniff(in.image) == "" {
 		return unsupportedFormat(in.image)

@@ -68,6 +68,9 @@ func (o *Options) setOverlay(name, v, field string) error {
 		s, err = parseEnum(strings.NewReplacer("_", "", "-", "").Replace(v), field, []string{
 			string(GravityCenter), string(GravityNorth), string(GravitySouth), string(GravityEast), string(GravityWest),
 			string(GravityNorthEast), string(GravityNorthWest), string(GravitySouthEast), string(GravitySouthWest)})
+		if err != nil {
+			err.(*Error).Detail = fmt.Sprintf("invalid %s %q", field, truncate(v, 64))
+		}
 		o.OverlayGravity = Gravity(s)
 	case OptOverlayMargin:
 		o.OverlayMargin, err = parseInt(v, field, 0, MaxDimension, "pixels")
