@@ -77,6 +77,9 @@ func (in *input) checkOverlay(opt *imaging.Options) error {
 			e := unsupportedFormat(in.overlay)
 			e.Detail = fmt.Sprintf("the overlay image (%s): %s", in.overlayField, e.Detail)
 			e.Field = in.overlayField
+			if strings.Contains(e.Hint, "image_b64") { // advice for the main image's form, not the overlay's
+				e.Hint = imaging.UnsupportedFormatError(in.overlay).Hint
+			}
 			return e
 		}
 		opt.Overlay, opt.OverlayField = in.overlay, in.overlayField

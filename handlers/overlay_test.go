@@ -191,6 +191,9 @@ func TestServer_overlayErrors(t *testing.T) {
 	add("json overlay_b64 not an image", "/v1/process", "application/json",
 		jsonReq(map[string]any{"image_b64": b64(base), "overlay_b64": b64([]byte("%PDF-1.7 a logo"))}), 415, imaging.CodeUnsupportedImageFormat,
 		"overlay_b64", "the overlay image (overlay_b64)", "send")
+	add("json overlay_b64 is JSON text", "/v1/process", "application/json",
+		jsonReq(map[string]any{"image_b64": b64(base), "overlay_b64": b64([]byte(`{"logo": true}`))}), 415, imaging.CodeUnsupportedImageFormat,
+		"overlay_b64", "they look like JSON text", "PNG")
 	add("json bad overlay option", "/v1/process", "application/json",
 		jsonReq(map[string]any{"image_b64": b64(base), "overlay_b64": b64(logo), "options": map[string]any{"overlay_opacity": -1}}), 400, imaging.CodeInvalidOption,
 		"options.overlay_opacity", "out of range", "from 0 to 1")
