@@ -85,6 +85,9 @@ func parseJSON(body []byte, hold *bodyHold) (*input, error) {
 		return nil, imaging.Errorf(CodeInvalidFieldType, "\"image_b64\" must be a string, got %s", jsonKind(peek.raw)).WithField("image_b64").
 			WithHint(`send the base64 text as a JSON string; in Python base64.b64encode(data).decode() (decode() turns bytes into str)`)
 	}
+	if p, ok := fields[overlayJSONField]; ok && p.kind != '"' {
+		return nil, overlayFieldType(p.raw)
+	}
 	// A second pass decodes the base64 straight from the body into the
 	// image buffer: no copy of the string is made on the way.
 	b64 := &base64Field{hold: hold}

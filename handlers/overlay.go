@@ -68,6 +68,13 @@ func renameField(err error, field string) error {
 	return &c
 }
 
+// overlayFieldType refuses an overlay_b64 that is not a string (null
+// included: a field sent as null is a client's mistake, not an absence).
+func overlayFieldType(raw []byte) error {
+	return imaging.Errorf(CodeInvalidFieldType, "\"overlay_b64\" must be a string, got %s", jsonKind(raw)).WithField(overlayJSONField).
+		WithHint(`send the overlay's base64 as a JSON string, or leave "overlay_b64" out; in Python base64.b64encode(data).decode() (decode() turns bytes into str)`)
+}
+
 // checkOverlay hands the request's overlay image to opt, or refuses the
 // request: an overlay that is not an image, or overlay options with no
 // overlay, told in the words of the form the request came in.

@@ -179,7 +179,9 @@ func TestServer_overlayErrors(t *testing.T) {
 		jsonReq(map[string]any{"image_b64": b64(base), "options": map[string]any{"overlay": b64(logo)}}), 400, imaging.CodeUnknownOption,
 		"options.overlay", "the overlay image is not an option", "overlay_b64")
 	add("json overlay_b64 not a string", "/v1/process", "application/json",
-		[]byte(`{"image_b64": "`+b64(base)+`", "overlay_b64": 12}`), 400, handlers.CodeInvalidFieldType, "overlay_b64", `"overlay_b64" must be a string`, "base64")
+		[]byte(`{"image_b64": "`+b64(base)+`", "overlay_b64": 12}`), 400, handlers.CodeInvalidFieldType, "overlay_b64", `"overlay_b64" must be a string, got a number`, "base64")
+	add("json overlay_b64 null", "/v1/process", "application/json",
+		[]byte(`{"image_b64": "`+b64(base)+`", "overlay_b64": null, "options": {"overlay_width": 20}}`), 400, handlers.CodeInvalidFieldType, "overlay_b64", "got null", "leave \"overlay_b64\" out")
 	add("json overlay_b64 is a path", "/v1/process", "application/json",
 		jsonReq(map[string]any{"image_b64": b64(base), "overlay_b64": "C:\\logos\\logo.png"}), 400, handlers.CodeBodyIsPath,
 		"overlay_b64", "a file path", "in overlay_b64")
