@@ -113,7 +113,6 @@ type overlayPlan struct {
 	x, y, w, h int   // where it lands on the output
 	opacity    uint32
 	peak       int64 // what decoding and resizing it allocates at the peak
-	final      int64 // the resized overlay
 }
 
 func (ov overlayPlan) present() bool { return ov.sub != nil }
@@ -208,19 +207,18 @@ func (p *Pipeline) planOverlay(pl *Plan) error {
 	}
 	sub.DecodeScale = max(sub.scale.X, sub.scale.Y)
 	ov.sub = sub
-	ov.peak, ov.final = sub.overlayPeak()
+	ov.peak = sub.overlayPeak()
 	pl.overlay = ov
 	return nil
 }
 
-// overlayPeak is the peak of decoding and transforming an overlay plan (as
-// estimateCost reckons a job's, without the encode), and the bytes of the
-// image it ends with.
-func (pl *Plan) overlayPeak() (peak, final int64) {
+// overlayPeak is the peak of decoding and transforming an overlay plan, as
+// estimateCost reckons a job's, without the encode.
+func (pl *Plan) overlayPeak() int64 {
 	d := pl.decodeCost()
 	chain := pl.transformChain(d)
 	prev := max(d.Peak-chain[0], 0)
-	peak = d.Peak
+	peak := d.Peak
 	for i := 1; i < len(chain); i++ {
 		peak = max(peak, prev+chain[i-1]+chain[i])
 		prev = chain[i-1]
@@ -229,9 +227,8 @@ func (pl *Plan) overlayPeak() (peak, final int64) {
 		peak += pl.Info.hdr.icc.size() + colourCost
 	}
 	// The NRGBA copy compositing reads, when the chain ends in another type.
-	final = int64(pl.OutWidth) * int64(pl.OutHeight) * 4
-	peak = max(peak, prev+chain[len(chain)-1]+final)
-	return peak, final
+	clone := int64(pl.OutWidth) * int64(pl.OutHeight) * 4
+	return max(peak, prev+chain[len(chain)-1]+clone)
 }
 
 // overlayCost is the peak of the overlay step of a job, with last the bytes
