@@ -37,9 +37,10 @@ func (p *jsonPeek) UnmarshalJSON(b []byte) error {
 // (escapes other than \/ \n \r \t, bad characters, mixed alphabets) go
 // through decodeBase64, which says exactly what is wrong.
 type base64Field struct {
-	hold *bodyHold
-	data []byte
-	err  error // why the last occurrence did not decode
+	hold  *bodyHold
+	field string // the JSON field, for errors; "" means image_b64
+	data  []byte
+	err   error // why the last occurrence did not decode
 }
 
 // UnmarshalJSON decodes one occurrence of the field. As encoding/json does
@@ -50,7 +51,7 @@ func (f *base64Field) UnmarshalJSON(lit []byte) error {
 		f.hold.free(int64(cap(f.data)))
 		f.data = nil
 	}
-	f.err = f.decode(lit)
+	f.err = renameField(f.decode(lit), f.field)
 	return nil
 }
 

@@ -34,6 +34,12 @@ type input struct {
 	options  map[string][]string
 	jsonOpts map[string]bool // option names that came from the JSON "options" object
 	hold     *bodyHold       // the body memory the request holds
+	// overlay is the overlay image, nil for none; overlayField the name it
+	// came under (the part overlay, the JSON field overlay_b64).
+	overlay      []byte
+	overlayField string
+	parts        []string // the multipart parts found, for errors
+	strayOverlay string   // a multipart file part named as an overlay is ("watermark")
 }
 
 // release gives back the body memory the request holds; call it once its
@@ -142,8 +148,12 @@ func pathError(b []byte, field string) *imaging.Error {
 	case imaging.IsPath:
 		e := imaging.Errorf(CodeBodyIsPath, "%s is the text %q, a file path, not the image's bytes", where, truncate(text, 200)).WithField(field)
 		switch field {
-		case "image", "file":
-			e.Hint = fmt.Sprintf("with curl put @ before the path: -F %s=@%s; in Python pass the open file: files={\"image\": open(%q, \"rb\")}", field, strings.TrimPrefix(text, "@"), text)
+		case "image", "file", overlayPartName:
+			key := "image"
+			if field == overlayPartName {
+				key = field
+			}
+			e.Hint = fmt.Sprintf("with curl put @ before the path: -F %s=@%s; in Python pass the open file: files={%q: open(%q, \"rb\")}", field, strings.TrimPrefix(text, "@"), key, text)
 		case "image_b64":
 			e.Hint = fmt.Sprintf("put the base64 of the file's bytes in image_b64: in Python base64.b64encode(open(%q, \"rb\").read()).decode()", text)
 		default:

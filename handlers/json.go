@@ -14,7 +14,7 @@ import (
 )
 
 // jsonFields are the keys of a JSON request.
-func jsonFields() []string { return []string{"image_b64", "metadata", "options"} }
+func jsonFields() []string { return []string{"image_b64", "metadata", "options", overlayJSONField} }
 
 func jsonAliases() map[string]string {
 	return map[string]string{
@@ -25,6 +25,8 @@ func jsonAliases() map[string]string {
 		"meta": "metadata", "info": "metadata", "extra": "metadata", "tags": "metadata",
 		"option": "options", "opts": "options", "params": "options", "parameters": "options", "settings": "options",
 		"operations": "options", "transform": "options", "transforms": "options",
+		"overlay": overlayJSONField, "watermark": overlayJSONField, "logo": overlayJSONField, "overlay_base64": overlayJSONField,
+		"overlay_image": overlayJSONField, "watermark_b64": overlayJSONField, "watermark_base64": overlayJSONField, "logo_b64": overlayJSONField,
 	}
 }
 
@@ -83,17 +85,28 @@ func parseJSON(body []byte, hold *bodyHold) (*input, error) {
 		return nil, imaging.Errorf(CodeInvalidFieldType, "\"image_b64\" must be a string, got %s", jsonKind(peek.raw)).WithField("image_b64").
 			WithHint(`send the base64 text as a JSON string; in Python base64.b64encode(data).decode() (decode() turns bytes into str)`)
 	}
+	if p, ok := fields[overlayJSONField]; ok && p.kind != '"' {
+		return nil, overlayFieldType(p.raw)
+	}
 	// A second pass decodes the base64 straight from the body into the
 	// image buffer: no copy of the string is made on the way.
 	b64 := &base64Field{hold: hold}
+	ov := &base64Field{hold: hold, field: overlayJSONField}
 	target := struct {
-		Image *base64Field `json:"image_b64"`
-	}{b64}
+		Image   *base64Field `json:"image_b64"`
+		Overlay *base64Field `json:"overlay_b64"`
+	}{b64, ov}
 	if err := json.Unmarshal(body, &target); err != nil {
 		return nil, jsonError(body, err)
 	}
 	if b64.err != nil {
 		return nil, b64.err
+	}
+	if ov.err != nil {
+		return nil, ov.err
+	}
+	if ov.data != nil {
+		in.overlay, in.overlayField = ov.data, overlayJSONField
 	}
 	img := b64.data
 	in.image = img

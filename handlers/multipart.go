@@ -26,6 +26,7 @@ func (s *Server) parseMultipart(body []byte, params map[string]string, hold *bod
 	imagePart := ""
 	imageIndex, imageSize := -1, int64(0) // a large image part, read after the loop
 	var strayFiles []string               // file parts under another name
+	overlayIndex, overlaySize := -1, int64(0)
 	for n := 0; ; n++ {
 		part, err := mr.NextPart()
 		if err == io.EOF {
@@ -78,6 +79,20 @@ func (s *Server) parseMultipart(body []byte, params map[string]string, hold *bod
 				}
 			}
 			in.image = data
+		case overlayPartName:
+			if in.overlayField != "" {
+				return nil, imaging.Errorf(CodeMalformedMultipart, "the multipart body has two overlay parts").WithField(name).
+					WithHint("send at most one part named overlay")
+			}
+			in.overlayField = name
+			data, size, err := readOverlayPart(part)
+			if err != nil {
+				return nil, err
+			}
+			if data == nil {
+				overlayIndex, overlaySize = n, size
+			}
+			in.overlay = data
 		case "metadata":
 			data, err := readField(part, name)
 			if err != nil {
@@ -101,6 +116,9 @@ func (s *Server) parseMultipart(body []byte, params map[string]string, hold *bod
 				}
 				found[len(found)-1] += fmt.Sprintf(" (file %q, %d bytes)", truncate(fn, 60), size)
 				strayFiles = append(strayFiles, name)
+				if imaging.Suggest(name, []string{overlayPartName}, overlayPartAliases()) == overlayPartName {
+					in.strayOverlay = name
+				}
 				continue
 			}
 			data, err := readField(part, name)
@@ -117,6 +135,14 @@ func (s *Server) parseMultipart(body []byte, params map[string]string, hold *bod
 		}
 		in.image = data
 	}
+	if overlayIndex >= 0 {
+		data, err := readPart(body, boundary, overlayIndex, overlaySize, hold)
+		if err != nil {
+			return nil, err
+		}
+		in.overlay = data
+	}
+	in.parts = found
 	if in.image == nil {
 		e := imaging.Errorf(CodeMissingFilePart, "the multipart body has no part named image or file; parts found: %s", listOrNone(found)).
 			WithField("image").

@@ -174,6 +174,9 @@ func (s *Server) handleProcess(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := in.checkOverlay(&opt); err != nil {
+		return err
+	}
 	out, err := negotiate(c.Request().Header.Get(echo.HeaderAccept), in, &opt)
 	if err != nil {
 		return err
@@ -266,6 +269,9 @@ func (s *Server) handleInfo(c echo.Context) error {
 			got = fmt.Sprintf("%d: %s", len(names), strings.Join(quoted, ", "))
 		}
 		return infoOptionsError(in, names, got)
+	}
+	if err := in.infoOverlayError(); err != nil {
+		return err
 	}
 	if imaging.Sniff(in.image) == "" {
 		return unsupportedFormat(in.image)

@@ -129,6 +129,11 @@ func (pl *Plan) estimateCost() int64 {
 		peak += smartCropCost
 	}
 	last := chain[len(chain)-1]
+	if pl.overlay.present() {
+		var step int64
+		step, prev = pl.overlayCost(prev, last)
+		peak = max(peak, step)
+	}
 	peak = max(peak, prev+last+pl.encodeCost())
 	if pl.colour.convert || pl.colour.keep {
 		// The profile, assembled or inflated, and the transform built from it.
@@ -225,7 +230,7 @@ func (pl *Plan) nativeCost() int64 {
 	if c := codecOf(pl.OutFormat); c != nil && c.Native != nil && c.Encoder != nil {
 		n = max(n, pl.encodeCost())
 	}
-	return n
+	return max(n, pl.overlayNative())
 }
 
 // outAlpha says the output may have transparent pixels: the input has

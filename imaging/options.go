@@ -64,13 +64,19 @@ const (
 	OptColorProfile = "color_profile"
 	// OptPartial renders a truncated image as far as its data goes.
 	OptPartial = "partial"
+	// The overlay options place the overlay image (see overlay.go).
+	OptOverlayGravity = "overlay_gravity"
+	OptOverlayMargin  = "overlay_margin"
+	OptOverlayOpacity = "overlay_opacity"
+	OptOverlayWidth   = "overlay_width"
 )
 
 // OptionNames lists every option, in the order they are documented.
 func OptionNames() []string {
 	return []string{OptWidth, OptHeight, OptFit, OptGravity, OptCrop, OptRotate, OptFlip,
 		OptBlur, OptSharpen, OptGrayscale, OptBrightness, OptContrast, OptGamma,
-		OptFormat, OptQuality, OptLossless, OptEffort, OptAutoOrient, OptStrip, OptBackground, OptColorProfile, OptPartial}
+		OptFormat, OptQuality, OptLossless, OptEffort, OptAutoOrient, OptStrip, OptBackground, OptColorProfile, OptPartial,
+		OptOverlayGravity, OptOverlayMargin, OptOverlayOpacity, OptOverlayWidth}
 }
 
 // optionAliases maps names clients often use to the option they meant.
@@ -86,6 +92,11 @@ func optionAliases() map[string]string {
 		"sigma": OptBlur, "max_width": OptWidth, "max_height": OptHeight,
 		"colour_profile": OptColorProfile, "icc": OptColorProfile, "icc_profile": OptColorProfile,
 		"profile": OptColorProfile, "colorspace": OptColorProfile, "color_space": OptColorProfile,
+		"watermark_gravity": OptOverlayGravity, "watermark_position": OptOverlayGravity, "overlay_position": OptOverlayGravity,
+		"overlay_anchor": OptOverlayGravity, "watermark_margin": OptOverlayMargin, "overlay_padding": OptOverlayMargin,
+		"overlay_offset": OptOverlayMargin, "watermark_opacity": OptOverlayOpacity, "overlay_alpha": OptOverlayOpacity,
+		"opacity": OptOverlayOpacity, "watermark_width": OptOverlayWidth, "overlay_size": OptOverlayWidth,
+		"overlay_w": OptOverlayWidth,
 	}
 }
 
@@ -129,12 +140,13 @@ type Options struct {
 	Partial bool
 	// icc is the profile encoders embed, set by Run for color_profile=keep.
 	icc []byte
+	OverlayOptions
 }
 
 // DefaultOptions returns the options applied when a client sets none.
 func DefaultOptions() Options {
 	return Options{Fit: FitContain, Gravity: GravityCenter, Gamma: 1, AutoOrient: true, Strip: true, Effort: -1,
-		ColorProfile: ColorProfileSRGB}
+		ColorProfile: ColorProfileSRGB, OverlayOptions: defaultOverlayOptions()}
 }
 
 // ParseOptions parses option values keyed by name, as they come from query
@@ -158,6 +170,9 @@ func ParseOptions(values map[string][]string, fieldName func(string) string) (Op
 		}
 		if !contains(known, name) {
 			e := Errorf(CodeUnknownOption, "unknown option %q", name).WithField(field)
+			if overlayNamed(name, e) {
+				return o, e
+			}
 			if s := Suggest(name, known, optionAliases()); s != "" {
 				e.Detail += fmt.Sprintf("; did you mean %q?", s)
 				e.Hint = fmt.Sprintf("use %q (valid options: %s)", s, strings.Join(known, ", "))
@@ -266,6 +281,8 @@ func (o *Options) set(name, v, field string) error {
 			err.(*Error).Hint = "give srgb (convert embedded ICC profiles to sRGB, the default) or keep (leave the pixels as they are and embed the profile in JPEG, PNG, WebP and AVIF output)"
 		}
 		o.ColorProfile = ColorProfile(s)
+	default:
+		err = o.setOverlay(name, v, field)
 	}
 	return err
 }

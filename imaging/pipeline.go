@@ -71,7 +71,8 @@ func (p *Pipeline) Limits() Limits { return p.limits }
 // input and output sizes from the header first, then runs the work on the
 // Runner. The operations apply in this order: decode, auto-orient, crop,
 // resize (fit, gravity), rotate, flip, blur, sharpen, grayscale, brightness,
-// contrast, gamma, flatten onto the background (formats without alpha), encode.
+// contrast, gamma, overlay, flatten onto the background (formats without
+// alpha), encode.
 func (p *Pipeline) Process(ctx context.Context, src []byte, opt Options) (Result, error) {
 	plan, err := p.Plan(src, opt)
 	if err != nil {
@@ -124,6 +125,14 @@ func (p *Pipeline) Run(ctx context.Context, src []byte, pl Plan) (res Result, er
 		cs = p.colourStep(pl, cmyk, ch)
 	}
 	img = p.transform(img, pl, cs.t)
+	if err := checkCtx(ctx); err != nil {
+		return Result{}, err
+	}
+	img, ovWarnings, err := p.applyOverlay(ctx, img, pl)
+	if err != nil {
+		return Result{}, err
+	}
+	cs.warnings = append(cs.warnings, ovWarnings...)
 	p.observe(PhaseTransform, pl.Info.Format, time.Since(t))
 	if err := checkCtx(ctx); err != nil {
 		return Result{}, err

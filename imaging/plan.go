@@ -54,6 +54,7 @@ type Plan struct {
 	padWidth     int // contain: the canvas the resized image is centred on
 	padHeight    int
 	colour       colourPlan
+	overlay      overlayPlan
 }
 
 // Plan reads src's header and works out the output size, the decode scale
@@ -110,6 +111,9 @@ func (p *Pipeline) Plan(src []byte, opt Options) (Plan, error) {
 			WithHint("ask for a smaller width/height").WithLimit(LimitOutputPixels)
 	}
 	if err := p.checkFilterWork(w, h, opt); err != nil {
+		return Plan{}, err
+	}
+	if err := p.planOverlay(&pl); err != nil {
 		return Plan{}, err
 	}
 	pl.scale = Scale{1, 1}
