@@ -18,7 +18,9 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // The playground in a real browser: headless Chromium driven over the
@@ -204,6 +206,21 @@ func TestPlayground_browser(t *testing.T) {
 				t.Errorf("Python snippet lacks %q:\n%s", want, py)
 			}
 		}
+		// The copy button puts the snippet on the clipboard.
+		for _, perm := range []string{"clipboard-read", "clipboard-write"} {
+			if _, err := chromedp.CallBrowser(ctx, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
+				Permission: &cdpbrowser.PermissionDescriptor{Name: perm}, Setting: cdpbrowser.PermissionSettingGranted, Origin: open.base,
+			}); err != nil {
+				t.Fatalf("grant %s: %v", perm, err)
+			}
+		}
+		do(t, ctx, "copy the curl command",
+			chromedp.Click(chromedp.CSS(`button[data-copy="curl"]`)),
+			chromedp.Poll[chromedp.Void](`document.querySelector('button[data-copy="curl"]').textContent === "Copied"`))
+		clip, err := chromedp.Run(ctx, chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise))
+		if err != nil || clip != curl {
+			t.Errorf("clipboard after Copy: %q (%v), want the curl command %q", clip, err, curl)
+		}
 		// The snippet is the call: run the page's curl command for real.
 		if _, err := exec.LookPath("curl"); err == nil {
 			cmd := exec.Command("sh", "-c", curl)
@@ -265,7 +282,8 @@ func TestPlayground_browser(t *testing.T) {
 			chromedp.SendKeys(chromedp.ID("key"), playgroundKey),
 			chromedp.Blur(chromedp.ID("key")),
 			chromedp.WaitVisible(chromedp.ID("opt-width")),
-			setOption("width", "64"), chromedp.Click(chromedp.ID("run")), state("done"),
+			// Enter in a field runs the form, as a keyboard user expects.
+			setOption("width", "64"), chromedp.SendKeys(chromedp.ID("opt-width"), kb.Enter), state("done"),
 		)
 		if w := eval[int](t, ctx, `document.getElementById("result-img").naturalWidth`); w != 64 {
 			t.Errorf("with the key, the result image is %d px wide, want 64", w)

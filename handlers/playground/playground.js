@@ -349,12 +349,15 @@
     return { jpeg: "jpg", "svg+xml": "svg" }[m[1]] || m[1];
   }
 
-  // outputExtension guesses the result's extension before there is one.
+  // outputExtension is the extension of the file the snippets write: the
+  // format asked for, else the input's (which the output keeps), else the
+  // last result's.
   function outputExtension(opts) {
-    if (resultType) return extension(resultType);
-    const f = (opts.find(([k]) => k === "format") || [])[1];
-    if (f && f.toLowerCase() !== "auto") return { jpeg: "jpg", tif: "tiff" }[f.toLowerCase()] || f.toLowerCase();
-    return file && file.type.startsWith("image/") ? extension(file.type) : "img";
+    const f = ((opts.find(([k]) => k === "format") || [])[1] || "").toLowerCase();
+    if (f && f !== "auto") return { jpeg: "jpg", tif: "tiff" }[f] || f;
+    const input = file && file.type.startsWith("image/") && !/hei[cf]/.test(file.type) ? file.type : "";
+    if (!f && input) return extension(input);
+    return resultType ? extension(resultType) : "img";
   }
 
   function isNumeric(name, v) {
