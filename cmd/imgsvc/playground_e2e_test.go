@@ -221,15 +221,23 @@ func TestPlayground_browser(t *testing.T) {
 		if err != nil || clip != curl {
 			t.Errorf("clipboard after Copy: %q (%v), want the curl command %q", clip, err, curl)
 		}
-		// The snippet is the call: run the page's curl command for real.
-		if _, err := exec.LookPath("curl"); err == nil {
-			cmd := exec.Command("sh", "-c", curl)
+		// The snippets are the call: run them for real where the tools are.
+		runSnippet := func(what string, cmd *exec.Cmd) {
+			t.Helper()
+			out := filepath.Join(dir, "result.png")
+			os.Remove(out)
 			cmd.Dir = dir
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Errorf("the page's curl command failed: %v\n%s", err, out)
-			} else if cfg, _, err := image.DecodeConfig(mustOpen(t, filepath.Join(dir, "result.png"))); err != nil || cfg.Width != 120 {
-				t.Errorf("the page's curl command wrote a %d px wide image (%v), want 120", cfg.Width, err)
+			if b, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("the page's %s failed: %v\n%s", what, err, b)
+			} else if cfg, _, err := image.DecodeConfig(mustOpen(t, out)); err != nil || cfg.Width != 120 {
+				t.Errorf("the page's %s wrote a %d px wide image (%v), want 120", what, cfg.Width, err)
 			}
+		}
+		if _, err := exec.LookPath("curl"); err == nil {
+			runSnippet("curl command", exec.Command("sh", "-c", curl))
+		}
+		if exec.Command("python3", "-c", "import requests").Run() == nil {
+			runSnippet("Python code", exec.Command("python3", "-c", py))
 		}
 
 		// A failing call shows the service's problem document.

@@ -387,7 +387,9 @@
     lines.push(`        ${py(location.origin + "/v1/process")},`);
     if (opts.length) {
       const ps = opts.map(([k, v]) => `${py(k)}: ${isNumeric(k, v) ? v : py(v)}`);
-      lines.push(`        params={${ps.join(", ")}},`);
+      const one = `        params={${ps.join(", ")}},`;
+      if (one.length <= 88) lines.push(one);
+      else lines.push("        params={", ...ps.map((p) => `            ${p},`), "        },");
     }
     lines.push("        data=f,", `        headers={${headers.join(", ")}},`, "    )");
     lines.push("if not r.ok:", "    print(r.json())  # the problem: code, detail, hint");
