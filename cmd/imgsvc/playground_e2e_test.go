@@ -222,23 +222,7 @@ func TestPlayground_browser(t *testing.T) {
 			t.Errorf("clipboard after Copy: %q (%v), want the curl command %q", clip, err, curl)
 		}
 		// The snippets are the call: run them for real where the tools are.
-		runSnippet := func(what string, cmd *exec.Cmd) {
-			t.Helper()
-			out := filepath.Join(dir, "result.png")
-			os.Remove(out)
-			cmd.Dir = dir
-			if b, err := cmd.CombinedOutput(); err != nil {
-				t.Errorf("the page's %s failed: %v\n%s", what, err, b)
-			} else if cfg, _, err := image.DecodeConfig(mustOpen(t, out)); err != nil || cfg.Width != 120 {
-				t.Errorf("the page's %s wrote a %d px wide image (%v), want 120", what, cfg.Width, err)
-			}
-		}
-		if _, err := exec.LookPath("curl"); err == nil {
-			runSnippet("curl command", exec.Command("sh", "-c", curl))
-		}
-		if exec.Command("python3", "-c", "import requests").Run() == nil {
-			runSnippet("Python code", exec.Command("python3", "-c", py))
-		}
+		runSnippets(t, dir, curl, py, nil, 120)
 
 		// A failing call shows the service's problem document.
 		do(t, ctx, "process with a crop outside the image",
@@ -307,10 +291,36 @@ func TestPlayground_browser(t *testing.T) {
 		if strings.Contains(curl+py, playgroundKey) {
 			t.Errorf("a snippet shows the key itself")
 		}
+		runSnippets(t, dir, curl, py, []string{"IMGSVC_API_KEY=" + playgroundKey}, 64)
 		for _, m := range con.problems(401) { // the calls made without the key
 			t.Errorf("console: %s", m)
 		}
 	})
+}
+
+// runSnippets runs the page's curl command and Python code in dir, where
+// the tools are, with env added to the environment, and checks each wrote
+// result.png, width px wide.
+func runSnippets(t *testing.T, dir, curl, py string, env []string, width int) {
+	t.Helper()
+	run := func(what string, cmd *exec.Cmd) {
+		t.Helper()
+		out := filepath.Join(dir, "result.png")
+		os.Remove(out)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), env...)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("the page's %s failed: %v\n%s", what, err, b)
+		} else if cfg, _, err := image.DecodeConfig(mustOpen(t, out)); err != nil || cfg.Width != width {
+			t.Errorf("the page's %s wrote a %d px wide image (%v), want %d", what, cfg.Width, err, width)
+		}
+	}
+	if _, err := exec.LookPath("curl"); err == nil {
+		run("curl command", exec.Command("sh", "-c", curl))
+	}
+	if exec.Command("python3", "-c", "import requests").Run() == nil {
+		run("Python code", exec.Command("python3", "-c", py))
+	}
 }
 
 func mustOpen(t *testing.T, path string) *os.File {

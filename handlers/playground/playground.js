@@ -365,6 +365,14 @@
     return p && (p.schema.type === "integer" || p.schema.type === "number") && /^-?\d+(\.\d+)?$/.test(v);
   }
 
+  // pyDict adds the keyword argument name={entries} to lines: on one line
+  // when it fits, else one entry a line.
+  function pyDict(lines, name, entries) {
+    const one = `        ${name}={${entries.join(", ")}},`;
+    if (one.length <= 88) lines.push(one);
+    else lines.push(`        ${name}={`, ...entries.map((e) => `            ${e},`), "        },");
+  }
+
   function snippets() {
     const opts = currentOptions();
     const url = location.origin + processPath(opts);
@@ -386,12 +394,11 @@
     lines.push("import requests", "", `with open(${py(name)}, "rb") as f:`, "    r = requests.post(");
     lines.push(`        ${py(location.origin + "/v1/process")},`);
     if (opts.length) {
-      const ps = opts.map(([k, v]) => `${py(k)}: ${isNumeric(k, v) ? v : py(v)}`);
-      const one = `        params={${ps.join(", ")}},`;
-      if (one.length <= 88) lines.push(one);
-      else lines.push("        params={", ...ps.map((p) => `            ${p},`), "        },");
+      pyDict(lines, "params", opts.map(([k, v]) => `${py(k)}: ${isNumeric(k, v) ? v : py(v)}`));
     }
-    lines.push("        data=f,", `        headers={${headers.join(", ")}},`, "    )");
+    lines.push("        data=f,");
+    pyDict(lines, "headers", headers);
+    lines.push("    )");
     lines.push("if not r.ok:", "    print(r.json())  # the problem: code, detail, hint");
     lines.push("r.raise_for_status()", `with open(${py(out)}, "wb") as out:`, "    out.write(r.content)");
     return { curl: c, python: lines.join("\n") };
