@@ -43,16 +43,6 @@ type playgroundFile struct {
 	etag        string
 }
 
-// playgroundPage and playgroundAssets are the embedded files; the page is
-// only served at /, the assets under /playground/.
-var (
-	playgroundPage   = loadPlaygroundFile("index.html", "text/html; charset=utf-8")
-	playgroundAssets = map[string]playgroundFile{
-		"playground.js":  loadPlaygroundFile("playground.js", "text/javascript; charset=utf-8"),
-		"playground.css": loadPlaygroundFile("playground.css", "text/css; charset=utf-8"),
-	}
-)
-
 func loadPlaygroundFile(name, contentType string) playgroundFile {
 	b, err := playgroundFS.ReadFile("playground/" + name)
 	if err != nil {
@@ -65,25 +55,26 @@ func loadPlaygroundFile(name, contentType string) playgroundFile {
 // RegisterPlayground adds the playground to e: the page at GET / and its
 // assets at GET /playground/{file}, each for HEAD too.
 func RegisterPlayground(e *echo.Echo) {
-	getAndHead(e, "/", handlePlaygroundPage)
-	getAndHead(e, "/playground/:file", handlePlaygroundAsset)
-}
-
-func handlePlaygroundPage(c echo.Context) error {
-	// The security middleware has set a policy that allows nothing; the
-	// page needs its own script, style sheet and API.
-	c.Response().Header().Set("Content-Security-Policy", PlaygroundCSP)
-	return servePlaygroundFile(c, playgroundPage)
-}
-
-func handlePlaygroundAsset(c echo.Context) error {
-	name := c.Param("file")
-	f, ok := playgroundAssets[name]
-	if !ok {
-		return imaging.Errorf(CodeNotFound, "the playground has no file %q", truncPath(name)).
-			WithHint("the playground is at GET /; its files are /playground/playground.js and /playground/playground.css")
+	page := loadPlaygroundFile("index.html", "text/html; charset=utf-8")
+	assets := map[string]playgroundFile{
+		"playground.js":  loadPlaygroundFile("playground.js", "text/javascript; charset=utf-8"),
+		"playground.css": loadPlaygroundFile("playground.css", "text/css; charset=utf-8"),
 	}
-	return servePlaygroundFile(c, f)
+	getAndHead(e, "/", func(c echo.Context) error {
+		// The security middleware has set a policy that allows nothing; the
+		// page needs its own script, style sheet and API.
+		c.Response().Header().Set("Content-Security-Policy", PlaygroundCSP)
+		return servePlaygroundFile(c, page)
+	})
+	getAndHead(e, "/playground/:file", func(c echo.Context) error {
+		name := c.Param("file")
+		f, ok := assets[name]
+		if !ok {
+			return imaging.Errorf(CodeNotFound, "the playground has no file %q", truncPath(name)).
+				WithHint("the playground is at GET /; its files are /playground/playground.js and /playground/playground.css")
+		}
+		return servePlaygroundFile(c, f)
+	})
 }
 
 // servePlaygroundFile answers with f: revalidated on each use by its ETag
