@@ -288,6 +288,8 @@
   // ---- the chosen image -------------------------------------------------------
 
   async function setFile(f) {
+    if (inFlight) inFlight.abort(); // its answer is for the previous image
+    inFlight = null;
     file = f;
     if (originalURL) URL.revokeObjectURL(originalURL);
     originalURL = URL.createObjectURL(f);
