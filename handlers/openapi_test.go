@@ -212,10 +212,12 @@ type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }
 
-// registerImageDecoders lets openapi3filter read image bodies as strings.
-// The registry is global, so it is undone when the test ends.
+// registerImageDecoders lets openapi3filter read image bodies (and the
+// playground's files) as strings. The registry is global, so it is undone
+// when the test ends.
 func registerImageDecoders(t *testing.T) {
-	for _, mt := range []string{"image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff", "image/webp"} {
+	for _, mt := range []string{"image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff", "image/webp",
+		"text/html", "text/javascript", "text/css"} {
 		openapi3filter.RegisterBodyDecoder(mt, openapi3filter.FileBodyDecoder)
 		t.Cleanup(func() { openapi3filter.UnregisterBodyDecoder(mt) })
 	}
@@ -244,6 +246,9 @@ func TestOpenAPI_RealResponses(t *testing.T) {
 	eSmallPixels, _ := newServer(newPipeline(t, imaging.Limits{MaxInputPixels: 1000}, imaging.PoolConfig{}), handlers.Config{})
 	eSlowJob, _ := newServer(newPipeline(t, imaging.Limits{}, imaging.PoolConfig{JobTimeout: time.Nanosecond}), handlers.Config{})
 	eKeys, _ := newServer(real, handlers.Config{})
+	ePlay, _ := newServer(real, handlers.Config{})
+	handlers.RegisterPlayground(ePlay)
+	pageETag := serve(ePlay, http.MethodGet, "/", nil).Header().Get("ETag")
 	eKeys.Use(handlers.APIKey("k1-0123456789abcdef"))
 	eFake := func(err error) *echo.Echo {
 		e, _ := newServer(processFn(func(context.Context, []byte, imaging.Options) (imaging.Result, error) {
@@ -296,6 +301,10 @@ func TestOpenAPI_RealResponses(t *testing.T) {
 		{name: "error type", e: eReal, method: "GET", target: "/v1/errors/invalid_option", status: 200, wantCT: "application/json", validReq: true},
 		{name: "healthz", e: eReal, method: "GET", target: "/healthz", status: 200, wantCT: "application/json", validReq: true},
 		{name: "readyz", e: eReal, method: "GET", target: "/readyz", status: 200, wantCT: "application/json", validReq: true},
+		{name: "playground", e: ePlay, method: "GET", target: "/", status: 200, wantCT: "text/html; charset=utf-8", validReq: true},
+		{name: "playground unchanged", e: ePlay, method: "GET", target: "/", header: map[string]string{"If-None-Match": pageETag}, status: 304, validReq: true},
+		{name: "playground script", e: ePlay, method: "GET", target: "/playground/playground.js", status: 200, wantCT: "text/javascript; charset=utf-8", validReq: true},
+		{name: "playground style", e: ePlay, method: "GET", target: "/playground/playground.css", status: 200, wantCT: "text/css; charset=utf-8", validReq: true},
 
 		// Errors.
 		{name: "missing content type", e: eReal, method: "POST", target: "/v1/process", body: pngImg, status: 400, code: handlers.CodeMissingContentType},
@@ -336,6 +345,9 @@ func TestOpenAPI_RealResponses(t *testing.T) {
 		{name: "key given", e: eKeys, method: "POST", target: "/v1/info", ct: "image/png", header: map[string]string{"X-API-Key": "k1-0123456789abcdef"}, body: pngImg, status: 200, wantCT: "application/json", validReq: true},
 		{name: "not found", e: eReal, method: "GET", target: "/v2/process", status: 404, code: handlers.CodeNotFound},
 		{name: "no such error code", e: eReal, method: "GET", target: "/v1/errors/nope", status: 404, code: handlers.CodeNotFound},
+		{name: "no such playground file", e: ePlay, method: "GET", target: "/playground/nope.js", status: 404, code: handlers.CodeNotFound},
+		{name: "playground method not allowed", e: ePlay, method: "POST", target: "/", status: 405, code: handlers.CodeMethodNotAllowed},
+		{name: "playground off", e: eReal, method: "GET", target: "/", status: 404, code: handlers.CodeNotFound},
 		{name: "request timeout", e: eReal, method: "POST", target: "/v1/process", ct: "image/png", reader: errReader{}, status: 408, code: imaging.CodeRequestTimeout},
 		{name: "info request timeout", e: eReal, method: "POST", target: "/v1/info", ct: "image/png", reader: errReader{}, status: 408, code: imaging.CodeRequestTimeout},
 		{name: "overloaded", e: eFake(imaging.Errorf(imaging.CodeOverloaded, "queue full")), method: "POST", target: "/v1/process", ct: "image/png", body: pngImg, status: 503, code: imaging.CodeOverloaded},

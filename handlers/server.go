@@ -87,13 +87,15 @@ type Route struct {
 	Method, Path string
 }
 
-// PublicRoutes lists the public routes, short aliases included.
+// PublicRoutes lists the public routes, short aliases included, and the
+// playground's (see RegisterPlayground), which it can turn off.
 func PublicRoutes() []Route {
 	return []Route{
 		{http.MethodPost, "/v1/process"}, {http.MethodPost, "/process"},
 		{http.MethodPost, "/v1/info"}, {http.MethodPost, "/info"},
 		{http.MethodGet, "/v1/openapi.json"}, {http.MethodGet, "/v1/errors/:code"},
 		{http.MethodGet, "/healthz"}, {http.MethodGet, "/readyz"},
+		{http.MethodGet, "/"}, {http.MethodGet, "/playground/:file"},
 	}
 }
 

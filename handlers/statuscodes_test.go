@@ -23,13 +23,15 @@ import (
 type routeKind string
 
 const (
-	kindProcess   routeKind = "process"   // POST /v1/process, POST /process
-	kindInfo      routeKind = "info"      // POST /v1/info, POST /info
-	kindOpenAPI   routeKind = "openapi"   // GET /v1/openapi.json
-	kindErrorType routeKind = "errortype" // GET /v1/errors/{code}
-	kindHealthz   routeKind = "healthz"   // GET /healthz
-	kindReadyz    routeKind = "readyz"    // GET /readyz
-	kindUnknown   routeKind = "unknown"   // any other path, any method
+	kindProcess        routeKind = "process"        // POST /v1/process, POST /process
+	kindInfo           routeKind = "info"           // POST /v1/info, POST /info
+	kindOpenAPI        routeKind = "openapi"        // GET /v1/openapi.json
+	kindErrorType      routeKind = "errortype"      // GET /v1/errors/{code}
+	kindHealthz        routeKind = "healthz"        // GET /healthz
+	kindReadyz         routeKind = "readyz"         // GET /readyz
+	kindPlayground     routeKind = "playground"     // GET /
+	kindPlaygroundFile routeKind = "playgroundfile" // GET /playground/{file}
+	kindUnknown        routeKind = "unknown"        // any other path, any method
 )
 
 // kindOf maps each route of handlers.PublicRoutes to its kind. A new route
@@ -48,6 +50,10 @@ func kindOf(r handlers.Route) (routeKind, bool) {
 		return kindHealthz, true
 	case "GET /readyz":
 		return kindReadyz, true
+	case "GET /":
+		return kindPlayground, true
+	case "GET /playground/:file":
+		return kindPlaygroundFile, true
 	}
 	return "", false
 }
@@ -68,7 +74,9 @@ func kindOf(r handlers.Route) (routeKind, bool) {
 //     other option is unknown_option. placeholder=true adds a job: the input
 //     pixel limit (its output is 64 px, never too large), overloaded and
 //     processing_timeout.
-//   - errortype answers not_found for a code that does not exist.
+//   - errortype answers not_found for a code that does not exist, and the
+//     playground's file route for a file it does not have; both playground
+//     routes answer not_found when -playground=false leaves them out.
 //   - readyz answers overloaded while draining or while the queue is full.
 //   - An unknown path answers not_found, whatever the method.
 func routeCodes(k routeKind) []imaging.Code {
@@ -80,7 +88,7 @@ func routeCodes(k routeKind) []imaging.Code {
 		return without(handlers.Codes(), handlers.CodeNotFound, imaging.CodeOutputTooLarge, handlers.CodeNotAcceptable)
 	case kindOpenAPI, kindHealthz:
 		return common
-	case kindErrorType:
+	case kindErrorType, kindPlayground, kindPlaygroundFile:
 		return append(common, handlers.CodeNotFound)
 	case kindReadyz:
 		return append(common, imaging.CodeOverloaded)
@@ -106,6 +114,9 @@ func routeStatuses(k routeKind) map[int][]imaging.Code {
 	m := map[int][]imaging.Code{}
 	if k != kindUnknown {
 		m[http.StatusOK] = nil
+	}
+	if k == kindPlayground || k == kindPlaygroundFile {
+		m[http.StatusNotModified] = nil // the files are revalidated by ETag
 	}
 	for _, c := range routeCodes(k) {
 		m[handlers.Status(c)] = append(m[handlers.Status(c)], c)

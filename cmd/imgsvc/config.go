@@ -51,6 +51,8 @@ type config struct {
 	AuthExempt   string
 	CORSOrigins  string
 
+	Playground bool
+
 	keys []string // APIKeys and the keys in APIKeysFile, checked
 }
 
@@ -98,6 +100,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.StringVar(&c.APIKeyHeader, "api-key-header", handlers.DefaultAPIKeyHeader, "header that may carry an API key, besides Authorization: Bearer")
 	fs.StringVar(&c.AuthExempt, "auth-exempt", handlers.DefaultAuthExempt, "comma-separated routes served without an API key; \"none\" for none")
 	fs.StringVar(&c.CORSOrigins, "cors-origins", "", "comma-separated origins whose web pages may call the API (CORS), e.g. https://app.example.com, or *; empty disables CORS")
+
+	fs.BoolVar(&c.Playground, "playground", true, "serve the playground, a page to try the API in a browser, at GET / (its page and files need no API key); false makes / a 404")
 
 	fs.Usage = func() {
 		fmt.Fprintf(out, "imgsvc: an image processing service.\n\nUsage:\n  imgsvc [flags]\n  imgsvc healthcheck   exit 0 when the local instance is healthy\n  imgsvc version       print the version\n\nFlags (each also read from the environment variable shown; a flag on the command line wins):\n")

@@ -27,6 +27,7 @@ func cfgDefaults() config {
 		ShutdownGrace: 20 * time.Second, DrainDelay: 0, RetryAfter: 2 * time.Second,
 		LogLevel: "info", LogFormat: "json",
 		APIKeyHeader: "X-API-Key", AuthExempt: "/healthz,/readyz,/v1/openapi.json,/v1/errors/{code}",
+		Playground: true,
 	}
 }
 
@@ -46,7 +47,7 @@ func TestParseConfig(t *testing.T) {
 				"-max-body-bytes", "1000", "-max-input-pixels", "2000", "-max-output-pixels", "3000",
 				"-read-header-timeout", "1s", "-body-timeout", "2s", "-write-timeout", "3s", "-idle-timeout", "4s",
 				"-max-header-bytes", "4096", "-shutdown-grace", "5s", "-drain-delay", "6s", "-retry-after", "7s",
-				"-log-level", "debug", "-log-format", "text",
+				"-log-level", "debug", "-log-format", "text", "-playground=false",
 			},
 			want: func(c *config) {
 				*c = config{
@@ -74,7 +75,7 @@ func TestParseConfig(t *testing.T) {
 				"IMGSVC_MAX_OUTPUT_PIXELS": "10", "IMGSVC_READ_HEADER_TIMEOUT": "11s", "IMGSVC_BODY_TIMEOUT": "12s",
 				"IMGSVC_WRITE_TIMEOUT": "13s", "IMGSVC_IDLE_TIMEOUT": "14s", "IMGSVC_MAX_HEADER_BYTES": "15",
 				"IMGSVC_SHUTDOWN_GRACE": "16s", "IMGSVC_DRAIN_DELAY": "17s", "IMGSVC_RETRY_AFTER": "18s",
-				"IMGSVC_LOG_LEVEL": "warn", "IMGSVC_LOG_FORMAT": "text",
+				"IMGSVC_LOG_LEVEL": "warn", "IMGSVC_LOG_FORMAT": "text", "IMGSVC_PLAYGROUND": "false",
 			},
 			want: func(c *config) {
 				*c = config{
@@ -218,6 +219,7 @@ func TestParseConfig_help(t *testing.T) {
 		{"api-key-header", "IMGSVC_API_KEY_HEADER", "X-API-Key"},
 		{"auth-exempt", "IMGSVC_AUTH_EXEMPT", "/healthz,/readyz,/v1/openapi.json,/v1/errors/{code}"},
 		{"cors-origins", "IMGSVC_CORS_ORIGINS", `""`},
+		{"playground", "IMGSVC_PLAYGROUND", "true"},
 	}
 	for _, args := range [][]string{{"-h"}, {"-help"}, {"--help"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {

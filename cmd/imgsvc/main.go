@@ -176,11 +176,19 @@ func newApp(cfg config, getenv func(string) string, logger *slog.Logger) *app {
 		if cfg.AuthExempt == "none" || exempt == nil {
 			exempt = []string{}
 		}
+		if cfg.Playground {
+			// The page cannot send a key when the browser loads it; it sends
+			// the key the user types with its own calls.
+			exempt = append(exempt, handlers.PlaygroundPaths()...)
+		}
 		a.public.Use(handlers.APIKeyWithConfig(handlers.APIKeyConfig{Keys: cfg.keys, Header: cfg.APIKeyHeader, Exempt: exempt}))
 	}
 	logger.Info("access control", "api_keys", len(cfg.keys), "api_key_header", cfg.APIKeyHeader,
-		"auth_exempt", cfg.AuthExempt, "cors_origins", origins)
+		"auth_exempt", cfg.AuthExempt, "cors_origins", origins, "playground", cfg.Playground)
 	a.srv.Register(a.public)
+	if cfg.Playground {
+		handlers.RegisterPlayground(a.public)
+	}
 
 	if cfg.AdminAddr != "" {
 		a.admin = newEcho()
