@@ -196,7 +196,7 @@ func (pl *Plan) transformChain(d DecodeCost) []int64 {
 		chain = append(chain, out)
 	}
 	if o.Blur > 0 {
-		chain = append(chain, out, out)
+		chain = append(chain, out) // blurred in place on one copy
 	}
 	if o.Sharpen > 0 {
 		chain = append(chain, out, out)

@@ -56,10 +56,10 @@ func (p *Pipeline) transform(img image.Image, pl Plan, ct *icc.Transform) image.
 		img = imgops.FlipV(img)
 	}
 	if o.Blur > 0 {
-		img = imgops.Blur(img, o.Blur)
+		img = blur(img, o.Blur, p.procs)
 	}
 	if o.Sharpen > 0 {
-		img = imgops.Sharpen(img, o.Sharpen)
+		img = sharpen(img, o.Sharpen, p.procs)
 	}
 	if o.Grayscale {
 		img = imgops.Grayscale(img)
