@@ -157,7 +157,8 @@ func (pl *Plan) transformChain(d DecodeCost) []int64 {
 		}
 	}
 	if !o.Crop.Empty() {
-		w, h = o.Crop.Dx(), o.Crop.Dy()
+		r := pl.scaledCrop(image.Pt(w, h))
+		w, h = r.Dx(), r.Dy()
 		chain = append(chain, nrgba(w, h))
 		boxable = true
 	}

@@ -27,7 +27,7 @@ func (p *Pipeline) transform(img image.Image, pl Plan, ct *icc.Transform) image.
 		img = orient(img, pl.Info.Orientation)
 	}
 	if !o.Crop.Empty() {
-		r := o.Crop.Add(img.Bounds().Min)
+		r := pl.scaledCrop(img.Bounds().Size()).Add(img.Bounds().Min)
 		img = imgops.Crop(img, r)
 	}
 	if pl.resizeWidth > 0 {
