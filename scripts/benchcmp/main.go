@@ -93,15 +93,9 @@ func run(manifest string, w io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", e.query, err)
 		}
-		size := out.Bounds().Size()
-		key := fmt.Sprintf("%s|%dx%d", e.query, size.X, size.Y)
-		ref, ok := refs[key]
-		if !ok {
-			ref, err = reference(full, q, size)
-			if err != nil {
-				return fmt.Errorf("%s: %s: %w", e.input, e.query, err)
-			}
-			refs[key] = ref
+		ref, err := reference(full, q, out.Bounds().Size(), refs)
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", e.input, e.query, err)
 		}
 		fmt.Fprintf(w, "%s\t%.2f\n", e.output, psnr(ref, out))
 	}
@@ -109,8 +103,9 @@ func run(manifest string, w io.Writer) error {
 }
 
 // reference applies the query's operation to full in high quality, ending
-// at size.
-func reference(full *image.NRGBA, q url.Values, size image.Point) (*image.NRGBA, error) {
+// at size. resized caches the resizes of full, which several workloads
+// share (the same width in JPEG, WebP, rotated, blurred).
+func reference(full *image.NRGBA, q url.Values, size image.Point, resized map[string]*image.NRGBA) (*image.NRGBA, error) {
 	num := func(name string) (float64, error) {
 		if v := q.Get(name); v != "" {
 			return strconv.ParseFloat(v, 64)
@@ -132,12 +127,19 @@ func reference(full *image.NRGBA, q url.Values, size image.Point) (*image.NRGBA,
 	if quarter%2 == 1 {
 		tw, th = th, tw
 	}
-	img := full
-	switch {
-	case q.Get("fit") == "cover" && width > 0 && height > 0:
-		img = imgops.Fill(img, tw, th, imgops.Center, imgops.Lanczos)
-	case img.Bounds().Size() != image.Pt(tw, th):
-		img = imgops.Resize(img, tw, th, imgops.Lanczos)
+	cover := q.Get("fit") == "cover" && width > 0 && height > 0
+	key := fmt.Sprintf("%t %dx%d", cover, tw, th)
+	img, ok := resized[key]
+	if !ok {
+		switch {
+		case cover:
+			img = imgops.Fill(full, tw, th, imgops.Center, imgops.Lanczos)
+		case full.Bounds().Size() != image.Pt(tw, th):
+			img = imgops.Resize(full, tw, th, imgops.Lanczos)
+		default:
+			img = full
+		}
+		resized[key] = img
 	}
 	if sigma > 0 {
 		img = imgops.Blur(img, sigma)
