@@ -27,8 +27,7 @@ func (p *Pipeline) transform(img image.Image, pl Plan, ct *icc.Transform) image.
 		img = orient(img, pl.Info.Orientation)
 	}
 	if !o.Crop.Empty() {
-		r := pl.scaledCrop(img.Bounds().Size()).Add(img.Bounds().Min)
-		img = imgops.Crop(img, r)
+		img = p.crop(img, pl)
 	}
 	if pl.resizeWidth > 0 {
 		b := img.Bounds()
