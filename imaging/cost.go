@@ -164,13 +164,20 @@ func (pl *Plan) transformChain(d DecodeCost) []int64 {
 			w, h = h, w
 		}
 	}
+	trim := false // a crop from a shrunk decode resizes a little larger, then trims (see Pipeline.crop)
+	tw, th := pl.resizeWidth, pl.resizeHeight
 	if !o.Crop.Empty() {
-		w, h = o.Crop.Dx(), o.Crop.Dy()
+		r := pl.scaledCrop(image.Pt(w, h))
+		w, h = r.Dx(), r.Dy()
 		chain = append(chain, nrgba(w, h))
 		boxable = true
+		tw, th, _, trim = pl.cropTrim(r)
+		if !trim {
+			tw, th = pl.resizeWidth, pl.resizeHeight
+		}
 	}
 	if pl.resizeWidth > 0 {
-		rw, rh := pl.resizeWidth, pl.resizeHeight
+		rw, rh := tw, th
 		if kx, ky := min(w/(2*rw), maxBoxFactor), min(h/(2*rh), maxBoxFactor); boxable && (kx >= 2 || ky >= 2) {
 			w, h = ceilDiv(w, max(kx, 1)), ceilDiv(h, max(ky, 1))
 			chain = append(chain, nrgba(w, h))
@@ -179,6 +186,10 @@ func (pl *Plan) transformChain(d DecodeCost) []int64 {
 			chain = append(chain, nrgba(rw, h)) // the horizontal pass
 		}
 		chain = append(chain, nrgba(rw, rh))
+		if trim {
+			rw, rh = pl.resizeWidth, pl.resizeHeight
+			chain = append(chain, nrgba(rw, rh))
+		}
 		if o.Fit == FitCover && o.Width > 0 && o.Height > 0 {
 			chain = append(chain, nrgba(o.Width, o.Height))
 			w, h = o.Width, o.Height
@@ -204,7 +215,7 @@ func (pl *Plan) transformChain(d DecodeCost) []int64 {
 		chain = append(chain, out)
 	}
 	if o.Blur > 0 {
-		chain = append(chain, out, out)
+		chain = append(chain, out) // blurred in place on one copy
 	}
 	if o.Sharpen > 0 {
 		chain = append(chain, out, out)

@@ -27,8 +27,7 @@ func (p *Pipeline) transform(img image.Image, pl Plan, ct *icc.Transform) image.
 		img = orient(img, pl.Info.Orientation)
 	}
 	if !o.Crop.Empty() {
-		r := o.Crop.Add(img.Bounds().Min)
-		img = imgops.Crop(img, r)
+		img = p.crop(img, pl)
 	}
 	if pl.resizeWidth > 0 {
 		b := img.Bounds()
@@ -56,10 +55,10 @@ func (p *Pipeline) transform(img image.Image, pl Plan, ct *icc.Transform) image.
 		img = imgops.FlipV(img)
 	}
 	if o.Blur > 0 {
-		img = imgops.Blur(img, o.Blur)
+		img = blur(img, o.Blur, p.procs)
 	}
 	if o.Sharpen > 0 {
-		img = imgops.Sharpen(img, o.Sharpen)
+		img = sharpen(img, o.Sharpen, p.procs)
 	}
 	if o.Grayscale {
 		img = imgops.Grayscale(img)

@@ -117,13 +117,22 @@ func (p *Pipeline) Plan(src []byte, opt Options) (Plan, error) {
 		return Plan{}, err
 	}
 	pl.scale = Scale{1, 1}
-	if dec := codecOf(info.Format).Decoder; dec.Shrink != nil && p.shrinkOnLoad && opt.Crop.Empty() && pl.resizeWidth > 0 {
+	if dec := codecOf(info.Format).Decoder; dec.Shrink != nil && p.shrinkOnLoad && pl.resizeWidth > 0 {
 		// The decoder shrinks the image as stored: turn the target with it.
 		tw, th := pl.resizeWidth, pl.resizeHeight
+		in := info
+		if !opt.Crop.Empty() {
+			// What must stay at least the target is the cropped region;
+			// transform crops the scaled rectangle (see scaledCrop).
+			in.Width, in.Height = opt.Crop.Dx(), opt.Crop.Dy()
+		}
 		if opt.AutoOrient && info.Orientation >= 5 {
 			tw, th = th, tw
+			if !opt.Crop.Empty() {
+				in.Width, in.Height = in.Height, in.Width
+			}
 		}
-		pl.scale = dec.Shrink(info, tw, th)
+		pl.scale = dec.Shrink(in, tw, th)
 	}
 	pl.DecodeScale = max(pl.scale.X, pl.scale.Y)
 	pl.Cost = pl.estimateCost()

@@ -11,7 +11,11 @@
 # rotate, blur, full-size re-encode, WebP out), the same query to imgsvc and
 # the peer (and to the stock server for the plain JPEG resizes), with the
 # median time at concurrency 1, the output bytes, and a geometric mean per
-# workload.
+# workload. Against the peer it prints, per workload, the geometric-mean
+# speedup, the slowest file, the ratio of output bytes and the PSNR of both
+# against a full-size high-quality reference (scripts/benchcmp), with
+# PASS/MISS for the targets of docs/performance.md ("Speed at every size"),
+# and draws the matrix as an SVG bar chart (scripts/benchchart).
 #
 # It exits non-zero only when something fails (a build, a server, an answer
 # that is neither a 200 nor a 4xx declining the workload), never for a missed
@@ -34,6 +38,12 @@
 #                    imaginary's default)
 #   BENCH_MATRIX_N   requests per cell of the workload matrix, at c=1 after one
 #                    warm-up (default 5); BENCH_MATRIX_N=0 skips the matrix
+#   BENCH_PSNR=0     skip the PSNR of the matrix's outputs (it decodes each
+#                    file at full size and resizes it with Lanczos)
+#   BENCH_CHART      where to write the matrix's SVG chart (default: a new
+#                    temp file, whose path is printed; docs/bench-matrix.svg
+#                    is the one docs/performance.md shows)
+#   BENCH_CHART_NOTE a note added under the chart's title (the run's conditions)
 #   BENCH_LONG=1     a longer run: defaults of 20, 100 and 30 requests for
 #                    BENCH_N1, BENCH_N4 and BENCH_MATRIX_N
 #   BENCH_HEY        path of a hey binary (default: installed into a temp dir)
@@ -83,6 +93,7 @@ if [[ $vips == 1 ]]; then
 	(cd scripts/vipspeer && go build -o "$tmp/vipspeer" .) || fail "build scripts/vipspeer"
 fi
 if ((nm > 0)); then command -v curl >/dev/null || fail "the workload matrix needs curl (or BENCH_MATRIX_N=0)"; fi
+if ((nm > 0)) && [[ ${BENCH_PSNR:-1} == 1 ]]; then go build -o "$tmp/benchcmp" ./scripts/benchcmp || fail "build scripts/benchcmp"; fi
 
 dir=${BENCH_DIR:-}
 if [[ -z $dir ]]; then
@@ -270,10 +281,10 @@ base() {
 	esac
 }
 
-# probe NAME WORKLOAD URL FILE: one request with curl, which is also the
-# warm-up; prints the output bytes, or n/a when the server declines the
-# workload (the reason goes to $tmp/na). Any other answer but a 200 of the
-# asked format fails the run.
+# probe NAME WORKLOAD URL FILE [SAVE]: one request with curl, which is also
+# the warm-up; prints the output bytes, or n/a when the server declines the
+# workload (the reason goes to $tmp/na), and copies the output to SAVE. Any
+# other answer but a 200 of the asked format fails the run.
 probe() {
 	local meta code size type want reason
 	meta=$(curl -sS --max-time 300 -o "$tmp/probe.out" -w '%{http_code}|%{size_download}|%{content_type}' \
@@ -284,6 +295,7 @@ probe() {
 		want=image/$(grep -oE 'format=[a-z]+' <<<"$3" | cut -d= -f2 || true)
 		[[ $1 == stock || $want == image/ ]] && want=image/jpeg
 		[[ $type == "$want"* ]] || fail "$1: $2: $(basename "$4"): answered $type, want $want"
+		[[ -z ${5:-} ]] || cp "$tmp/probe.out" "$5"
 		echo "$size"
 		;;
 	400 | 406 | 415 | 422 | 501)
@@ -323,40 +335,60 @@ if ((nm > 0)); then
 	echo "workload matrix: $nm requests per cell at c=1 after one warm-up; vips peer: libvips ${BENCH_VIPS_CONCURRENCY:-1} thread(s) per image" >&2
 	[[ $vips == 1 ]] || echo "workload matrix: no libvips peer in this run (vips columns are -)" >&2
 	: >"$tmp/na"
+	: >"$tmp/manifest"
+	mkdir -p "$tmp/out"
 	fmt="%-40s %9s %9s %9s %9s %9s %9s %9s\n"
 	summary=()
+	# Per workload (index wi): the geomean speedup against the peer, the
+	# slowest file against it, the geomean of ours/vips output bytes, and
+	# the geomean times for the chart.
+	declare -A W=()
+	wi=0
 	for w in "${workloads[@]}"; do
 		IFS='|' read -r wname query stockok <<<"$w"
 		printf "\n== %s: %s\n" "$wname" "$query"
 		printf "$fmt" file "ours ms" "vips ms" "stock ms" vips/ours "ours B" "vips B" "stock B"
 		declare -A cell=()
-		g_ours=() g_vips=() g_stock=() g_ratio=() b_ours=() b_vips=() b_stock=()
+		g_ours=() g_vips=() g_stock=() g_ratio=() b_ours=() b_vips=() b_stock=() b_ratio=()
+		worst=n/a worstfile=-
+		fj=0
 		for f in "${files[@]}"; do
 			cell=([ours,ms]=- [vips,ms]=- [stock,ms]=- [ours,b]=- [vips,b]=- [stock,b]=-)
 			for s in "${mservers[@]}"; do
 				[[ $s == stock && -z $stockok ]] && continue
-				cell[$s,b]=$(probe "$s" "$wname" "$(base "$s")$query" "$f")
+				out="$tmp/out/$s.$wi.$fj"
+				cell[$s,b]=$(probe "$s" "$wname" "$(base "$s")$query" "$f" "$out")
 				if [[ ${cell[$s,b]} == n/a ]]; then
 					cell[$s,ms]=n/a
 				else
 					cell[$s,ms]=$(median "$s" "$(base "$s")$query" "$f")
+					[[ $s == stock ]] || printf '%s\t%s\t%s\n' "$f" "$query" "$out" >>"$tmp/manifest"
 				fi
 			done
 			r=$(ratio "${cell[vips,ms]}" "${cell[ours,ms]}")
 			g_ours+=("${cell[ours,ms]}") g_vips+=("${cell[vips,ms]}") g_stock+=("${cell[stock,ms]}") g_ratio+=("$r")
 			b_ours+=("${cell[ours,b]}") b_vips+=("${cell[vips,b]}") b_stock+=("${cell[stock,b]}")
+			b_ratio+=("$(ratio "${cell[ours,b]}" "${cell[vips,b]}")")
+			if [[ $r != n/a ]] && { [[ $worst == n/a ]] || awk -v a="$r" -v b="$worst" 'BEGIN {exit !(a < b)}'; }; then
+				worst=$r worstfile=$(basename "$f")
+			fi
 			[[ $r == n/a ]] || r+=x
 			printf "$fmt" "$(basename "$f")" "${cell[ours,ms]}" "${cell[vips,ms]}" "${cell[stock,ms]}" "$r" \
 				"${cell[ours,b]}" "${cell[vips,b]}" "${cell[stock,b]}"
+			fj=$((fj + 1))
 		done
 		gr=$(geo 2 "${g_ratio[@]}")
+		W[$wi,name]=$wname W[$wi,speedup]=$gr W[$wi,worst]=$worst W[$wi,worstfile]=$worstfile
+		W[$wi,bytes]=$(geo 2 "${b_ratio[@]}")
 		[[ $gr == n/a ]] || gr+=x
 		row=("$(geo 1 "${g_ours[@]}")" "$(geo 1 "${g_vips[@]}")" "$(geo 1 "${g_stock[@]}")" "$gr" \
 			"$(geo 0 "${b_ours[@]}")" "$(geo 0 "${b_vips[@]}")" "$(geo 0 "${b_stock[@]}")")
 		[[ $stockok ]] || row[2]=- row[6]=-
 		[[ $vips == 1 ]] || row[1]=- row[3]=- row[5]=-
+		W[$wi,ours]=${row[0]} W[$wi,vips]=${row[1]} W[$wi,stock]=${row[2]}
 		printf "$fmt" "geomean" "${row[@]}"
 		summary+=("$(printf "$fmt" "$wname" "${row[@]}")")
+		wi=$((wi + 1))
 	done
 	printf "\n== workload matrix: geometric means over the %d files (vips/ours > 1: imgsvc is faster)\n" "${#files[@]}"
 	printf "$fmt" workload "ours ms" "vips ms" "stock ms" vips/ours "ours B" "vips B" "stock B"
@@ -365,6 +397,91 @@ if ((nm > 0)); then
 		echo
 		echo "n/a (declined by the server, not a failure of this run):"
 		sort -u "$tmp/na" | sed 's/^/  /'
+	fi
+
+	# Quality: the PSNR of each output against a reference made by the same
+	# operation from the full-size decode in high quality (scripts/benchcmp).
+	declare -A psnr=()
+	if [[ ${BENCH_PSNR:-1} == 1 && -s $tmp/manifest ]]; then
+		echo "workload matrix: PSNR against a full-size Lanczos reference..." >&2
+		"$tmp/benchcmp" "$tmp/manifest" >"$tmp/psnr.tsv" || fail "benchcmp"
+		while IFS=$'\t' read -r out db; do psnr[$out]=$db; done <"$tmp/psnr.tsv"
+	fi
+	# pmean SERVER WI: the mean PSNR of a server's outputs of workload WI over
+	# the files both servers answered, n/a when there are none.
+	pmean() {
+		local k vals=()
+		for ((k = 0; k < ${#files[@]}; k++)); do
+			local a=${psnr[$tmp/out/ours.$2.$k]:-} b=${psnr[$tmp/out/vips.$2.$k]:-}
+			[[ $a =~ ^[0-9.]+$ && $b =~ ^[0-9.]+$ ]] || continue
+			if [[ $1 == ours ]]; then vals+=("$a"); else vals+=("$b"); fi
+		done
+		printf '%s\n' "${vals[@]}" | awk '$1 + 0 > 0 {s += $1; n++} END {if (n) printf "%.2f", s/n; else printf "n/a"}'
+	}
+
+	# Targets per workload, against the peer: geomean speedup >= 1, no file
+	# under 0.7x, output bytes at most 10% over the peer's, PSNR at most 1 dB
+	# under the peer's; 300 px JPEG >= 2x; the full-size re-encode aims at 1.5x.
+	if [[ $vips == 1 ]]; then
+		printf "\n== targets against the libvips peer (speedup = vips ms / ours ms; bytes = ours/vips; PSNR in dB against a full-size reference)\n"
+		tfmt="%-20s %8s %8s %-34s %8s %9s %9s %7s  %s\n"
+		printf "$tfmt" workload speedup "" "slowest file" bytes "PSNR ours" "PSNR vips" "ΔPSNR" "speed>=1  file>=0.7  bytes<=1.1  ΔPSNR>=-1"
+		allspeed="" allworst="" allbytes="" allpsnr=""
+		v() { if [[ $1 == n/a ]]; then echo "n/a "; else verdict "$1 $2"; fi; }
+		for ((k = 0; k < wi; k++)); do
+			sp=${W[$k,speedup]} wo=${W[$k,worst]} by=${W[$k,bytes]}
+			po=$(pmean ours "$k") pv=$(pmean vips "$k")
+			dp=n/a
+			[[ $po != n/a && $pv != n/a ]] && dp=$(awk -v a="$po" -v b="$pv" 'BEGIN {printf "%+.2f", a-b}')
+			vs=$(v "$sp" ">= 1") vw=$(v "$wo" ">= 0.7") vb=$(v "$by" "<= 1.10") vp=$(v "$dp" ">= -1")
+			[[ $vs == MISS ]] && allspeed+=" ${W[$k,name]};"
+			[[ $vw == MISS ]] && allworst+=" ${W[$k,name]};"
+			[[ $vb == MISS ]] && allbytes+=" ${W[$k,name]};"
+			[[ $vp == MISS ]] && allpsnr+=" ${W[$k,name]};"
+			extra=""
+			case ${W[$k,name]} in
+			"300 px JPEG") extra="  >=2x $(v "$sp" ">= 2")" ;;
+			full-size*) extra="  aim 1.5x $(v "$sp" ">= 1.5")" ;;
+			esac
+			[[ $sp == n/a ]] || sp+=x
+			[[ $wo == n/a ]] || wo+=x
+			printf "$tfmt" "${W[$k,name]}" "$sp" "" "${W[$k,worstfile]} $wo" "$by" "$po" "$pv" "$dp" \
+				"$vs       $vw       $vb         $vp$extra"
+		done
+		echo
+		echo "every workload at least as fast as the peer (geomean)   $([[ -z $allspeed ]] && echo PASS || echo "MISS:$allspeed")"
+		echo "no file under 0.7x the peer                            $([[ -z $allworst ]] && echo PASS || echo "MISS:$allworst")"
+		echo "output bytes within 10% of the peer's                  $([[ -z $allbytes ]] && echo PASS || echo "MISS:$allbytes")"
+		if [[ ${BENCH_PSNR:-1} == 1 ]]; then
+			echo "PSNR no more than 1 dB under the peer's                $([[ -z $allpsnr ]] && echo PASS || echo "MISS:$allpsnr")"
+		fi
+	fi
+
+	# The chart: one group of bars per workload, speed relative to the peer
+	# (else to the stock server, for the workloads it runs).
+	if [[ $vips == 1 || $stock == 1 ]]; then
+		go build -o "$tmp/benchchart" ./scripts/benchchart || fail "build scripts/benchchart"
+		baseline=libvips
+		[[ $vips == 1 ]] || baseline=stock
+		{
+			printf 'workload\timgsvc'
+			[[ $vips == 1 ]] && printf '\tlibvips'
+			[[ $stock == 1 ]] && printf '\tstock'
+			echo
+			for ((k = 0; k < wi; k++)); do
+				printf '%s\t%s' "${W[$k,name]}" "${W[$k,ours]}"
+				[[ $vips == 1 ]] && printf '\t%s' "${W[$k,vips]}"
+				[[ $stock == 1 ]] && printf '\t%s' "${W[$k,stock]}"
+				echo
+			done
+		} >"$tmp/chart.tsv"
+		chart=${BENCH_CHART:-}
+		[[ -n $chart ]] || chart=$(mktemp --suffix=.svg "${TMPDIR:-/tmp}/bench-matrix.XXXXXX")
+		note="$(date -u +%Y-%m-%d) · ${#files[@]} files · $nm requests per cell at c=1, median · geometric means · $(nproc) cores"
+		"$tmp/benchchart" -baseline "$baseline" -title "imgsvc against the $baseline peer, per workload" -note "$note${BENCH_CHART_NOTE:+ · $BENCH_CHART_NOTE}" \
+			<"$tmp/chart.tsv" >"$chart" || fail "benchchart"
+		echo
+		echo "chart: $chart"
 	fi
 fi
 
