@@ -64,13 +64,15 @@ const (
 	OptColorProfile = "color_profile"
 	// OptPartial renders a truncated image as far as its data goes.
 	OptPartial = "partial"
+	// OptFrames is "all" (keep an animation animated) or "first".
+	OptFrames = "frames"
 )
 
 // OptionNames lists every option, in the order they are documented.
 func OptionNames() []string {
 	return []string{OptWidth, OptHeight, OptFit, OptGravity, OptCrop, OptRotate, OptFlip,
 		OptBlur, OptSharpen, OptGrayscale, OptBrightness, OptContrast, OptGamma,
-		OptFormat, OptQuality, OptLossless, OptEffort, OptAutoOrient, OptStrip, OptBackground, OptColorProfile, OptPartial}
+		OptFormat, OptQuality, OptLossless, OptEffort, OptAutoOrient, OptStrip, OptBackground, OptColorProfile, OptPartial, OptFrames}
 }
 
 // optionAliases maps names clients often use to the option they meant.
@@ -86,6 +88,7 @@ func optionAliases() map[string]string {
 		"sigma": OptBlur, "max_width": OptWidth, "max_height": OptHeight,
 		"colour_profile": OptColorProfile, "icc": OptColorProfile, "icc_profile": OptColorProfile,
 		"profile": OptColorProfile, "colorspace": OptColorProfile, "color_space": OptColorProfile,
+		"frame": OptFrames, "animated": OptFrames, "animation": OptFrames,
 	}
 }
 
@@ -127,6 +130,10 @@ type Options struct {
 	// Partial renders a truncated image as far as its data goes, instead
 	// of answering truncated_image.
 	Partial bool
+	// FirstFrame (frames=first) processes only the first frame of an
+	// animation; by default an animation stays animated where the output
+	// format can animate.
+	FirstFrame bool
 	// icc is the profile encoders embed, set by Run for color_profile=keep.
 	icc []byte
 }
@@ -265,6 +272,8 @@ func (o *Options) set(name, v, field string) error {
 			err.(*Error).Hint = "give srgb (convert embedded ICC profiles to sRGB, the default) or keep (leave the pixels as they are and embed the profile in JPEG, PNG, WebP and AVIF output)"
 		}
 		o.ColorProfile = ColorProfile(s)
+	case OptFrames:
+		o.FirstFrame, err = parseFrames(v, field)
 	}
 	return err
 }

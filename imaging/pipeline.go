@@ -97,6 +97,9 @@ func (p *Pipeline) Run(ctx context.Context, src []byte, pl Plan) (res Result, er
 		}
 	}()
 	defer p.native.hold(pl.Native)()
+	if pl.Frames > 1 {
+		return p.runAnimation(ctx, src, pl)
+	}
 	o := pl.Options
 	t := time.Now()
 	img, damage, err := p.decode(src, pl)
@@ -146,7 +149,7 @@ func (p *Pipeline) Run(ctx context.Context, src []byte, pl Plan) (res Result, er
 	}
 	p.observe(PhaseEncode, pl.OutFormat, time.Since(t))
 	b := img.Bounds()
-	return Result{Data: data, Format: pl.OutFormat, Width: b.Dx(), Height: b.Dy(), Input: pl.Info, Warnings: append(damage, cs.warnings...)}, nil
+	return Result{Data: data, Format: pl.OutFormat, Width: b.Dx(), Height: b.Dy(), Input: pl.Info, Warnings: append(append(damage, cs.warnings...), pl.flattenWarning()...)}, nil
 }
 
 func checkCtx(ctx context.Context) error {
