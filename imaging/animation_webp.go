@@ -1,0 +1,64 @@
+package imaging
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"image"
+
+	"github.com/gen2brain/webp"
+)
+
+// webpFramesCost is what decoding an animated WebP holds: libwebp's
+// animation decoder composites every frame and the binding copies each
+// into a Go RGBA image, all of them held at once; libwebp's own canvases
+// (native) and the binding's copy of the input come on top.
+func webpFramesCost(in Info) int64 {
+	px := in.Pixels()
+	return int64(max(in.Frames, 1))*px*4 + px*8 + int64(in.Bytes) + decoderFixed
+}
+
+// decodeWebPFrames decodes an animated WebP with libwebp, whose animation
+// decoder composites the frames (blending and disposal) onto the canvas.
+// WebP gives delays in milliseconds and plays an animation loop times (0:
+// forever); they are turned into GIF's hundredths and loop count.
+func decodeWebPFrames(b []byte, in Info) (frameSource, error) {
+	a, err := webp.DecodeAll(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	loop := 0
+	if anim := riffChunk(b, "ANIM"); len(anim) >= 6 {
+		if n := int(binary.LittleEndian.Uint16(anim[4:])); n > 0 {
+			loop = n - 1
+			if n == 1 {
+				loop = -1
+			}
+		}
+	}
+	return &webpSource{a: a, loop: loop}, nil
+}
+
+type webpSource struct {
+	a    *webp.WEBP
+	loop int
+	next int
+}
+
+func (s *webpSource) Len() int  { return len(s.a.Image) }
+func (s *webpSource) Loop() int { return s.loop }
+
+func (s *webpSource) Next() (image.Image, int, error) {
+	i := s.next
+	if i >= len(s.a.Image) {
+		return nil, 0, fmt.Errorf("no frame %d", i)
+	}
+	img := s.a.Image[i]
+	s.a.Image[i] = nil // handed on: its pixels may go once transformed
+	s.next++
+	delay := 0
+	if i < len(s.a.Delay) {
+		delay = (s.a.Delay[i] + 5) / 10
+	}
+	return img, delay, nil
+}
