@@ -382,15 +382,23 @@ func TestPlan_costBoundsPeakHeapAnimated(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		t.Skip("measures the heap of a 19-megapixel animation with a tight GC; skipped with -short and -race")
 	}
-	src := noisyAnimation(t, 800, 600, 40)
+	gifSrc := noisyAnimation(t, 800, 600, 40)
+	webpSrc := noisyWebP(t, 400, 300, 24)
 	p := NewPipeline(Limits{}, inline{}, nil)
-	for _, q := range []map[string][]string{
-		{},
-		{OptWidth: {"300"}},
-		{OptWidth: {"1200"}},
-		{OptWidth: {"500"}, OptRotate: {"30"}, OptBlur: {"1"}},
-		{OptWidth: {"400"}, OptHeight: {"400"}, OptFit: {"contain"}, OptGrayscale: {"true"}},
+	for _, tt := range []struct {
+		src    []byte
+		frames int
+		q      map[string][]string
+	}{
+		{gifSrc, 40, map[string][]string{}},
+		{gifSrc, 40, map[string][]string{OptWidth: {"300"}}},
+		{gifSrc, 40, map[string][]string{OptWidth: {"1200"}}},
+		{gifSrc, 40, map[string][]string{OptWidth: {"500"}, OptRotate: {"30"}, OptBlur: {"1"}}},
+		{gifSrc, 40, map[string][]string{OptWidth: {"400"}, OptHeight: {"400"}, OptFit: {"contain"}, OptGrayscale: {"true"}}},
+		{webpSrc, 24, map[string][]string{OptFormat: {"gif"}}},
+		{webpSrc, 24, map[string][]string{OptFormat: {"gif"}, OptWidth: {"200"}}},
 	} {
+		src, q := tt.src, tt.q
 		opt, err := ParseOptions(q, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -399,15 +407,15 @@ func TestPlan_costBoundsPeakHeapAnimated(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Plan(%v): %v", q, err)
 		}
-		if pl.Frames != 40 {
-			t.Fatalf("%v: plan has %d frames, want 40", q, pl.Frames)
+		if pl.Frames != tt.frames {
+			t.Fatalf("%v: plan has %d frames, want %d", q, pl.Frames, tt.frames)
 		}
 		var res Result
 		peak := peakHeap(func() { res, err = p.Run(context.Background(), src, pl) })
 		if err != nil {
 			t.Fatalf("Run(%v): %v", q, err)
 		}
-		t.Logf("%-60v %5dx%-5d cost %6.1f MB, peak heap %6.1f MB (%3.0f%%), output %.1f MB", fmt.Sprint(q), res.Width, res.Height,
+		t.Logf("%-4s %5.1f MB %-60v %5dx%-5d cost %6.1f MB, peak heap %6.1f MB (%3.0f%%), output %.1f MB", pl.Info.Format, float64(len(src))/1e6, fmt.Sprint(q), res.Width, res.Height,
 			float64(pl.Cost)/1e6, float64(peak)/1e6, 100*float64(peak)/float64(pl.Cost), float64(len(res.Data))/1e6)
 		if peak > pl.Cost {
 			t.Errorf("%v: peak live heap %.1f MB is over the admitted cost %.1f MB", q, float64(peak)/1e6, float64(pl.Cost)/1e6)

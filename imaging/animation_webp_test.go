@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/gen2brain/webp"
@@ -117,4 +118,23 @@ func TestAnimation_webpToGIF(t *testing.T) {
 			t.Errorf("frame %d: %.1f%% of pixels differ in transparency, mean RGB difference %.2f; want none", i, 100*alpha, rgb)
 		}
 	}
+}
+
+// noisyWebP is an n-frame w×h animated WebP of random pixels, every other
+// frame a smaller one at an offset.
+func noisyWebP(t *testing.T, w, h, n int) []byte {
+	r := rand.New(rand.NewPCG(5, 6))
+	var frames []webpFrame
+	for i := range n {
+		fw, fh, at := w, h, image.Point{}
+		if i%2 == 1 {
+			fw, fh, at = w/2, h/2, image.Pt(w/4&^1, h/4&^1)
+		}
+		m := image.NewNRGBA(image.Rect(0, 0, fw, fh))
+		for k := range m.Pix {
+			m.Pix[k] = uint8(r.IntN(256))
+		}
+		frames = append(frames, webpFrame{img: m, at: at, ms: 50, disposeToBG: i%3 == 1})
+	}
+	return animatedWebP(t, w, h, 0, frames)
 }
