@@ -78,13 +78,13 @@ func (p *Pipeline) planFrames(pl *Plan) error {
 			WithHint("send an animation with fewer frames, %s", keepFirst).WithLimit(LimitFrames)
 	}
 	if px := n * in.Pixels(); px > l.MaxInputPixels {
-		return Errorf(CodeImageTooLarge, "the animation has %d frames of %d×%d = %d pixels in all; the limit is %d pixels",
-			n, in.Width, in.Height, px, l.MaxInputPixels).
+		return Errorf(CodeImageTooLarge, "the animation has %d frames of %d×%d: %d × %d = %d pixels in all; the limit is %d pixels",
+			n, in.Width, in.Height, n, in.Pixels(), px, l.MaxInputPixels).
 			WithHint("send fewer or smaller frames, %s", keepFirst).WithLimit(LimitInputPixels)
 	}
 	if px := n * int64(pl.OutWidth) * int64(pl.OutHeight); px > l.MaxOutputPixels {
-		return Errorf(CodeOutputTooLarge, "the output animation would have %d frames of %d×%d = %d pixels in all; the limit is %d pixels",
-			n, pl.OutWidth, pl.OutHeight, px, l.MaxOutputPixels).
+		return Errorf(CodeOutputTooLarge, "the output animation would have %d frames of %d×%d: %d × %d = %d pixels in all; the limit is %d pixels",
+			n, pl.OutWidth, pl.OutHeight, n, int64(pl.OutWidth)*int64(pl.OutHeight), px, l.MaxOutputPixels).
 			WithHint("ask for a smaller width/height, %s", keepFirst).WithLimit(LimitOutputPixels)
 	}
 	o := pl.Options
