@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // testAnimation is a 40×30 GIF of four frames that exercises compositing:
@@ -424,4 +425,41 @@ func TestPlan_costBoundsPeakHeapAnimated(t *testing.T) {
 			t.Errorf("%v: cost %.1f MB is far above the peak %.1f MB: the budget would be wasted", q, float64(pl.Cost)/1e6, float64(peak)/1e6)
 		}
 	}
+}
+
+// TestAnimation_deadlineStopsLongJob gives a job of 1000 frames, each a
+// full 200×200 canvas upscaled to 600×600 (about a minute of work on a busy
+// core), a deadline of 200 ms: it must stop soon after.
+func TestAnimation_deadlineStopsLongJob(t *testing.T) {
+	const n = 1000
+	pal := color.Palette{color.RGBA{200, 0, 0, 255}, color.RGBA{0, 0, 200, 255}, color.RGBA{0, 160, 0, 255}}
+	g := &gif.GIF{Config: image.Config{ColorModel: pal, Width: 200, Height: 200}}
+	for i := range n {
+		// Small frames keep the input small; every output frame is whole.
+		m := image.NewPaletted(image.Rect(0, 0, 8, 8).Add(image.Pt(i%192, i*7%192)), pal)
+		for k := range m.Pix {
+			m.Pix[k] = uint8(1 + (i+k)%2)
+		}
+		g.Image, g.Delay = append(g.Image, m), append(g.Delay, 2)
+	}
+	var b bytes.Buffer
+	if err := gif.EncodeAll(&b, g); err != nil {
+		t.Fatal(err)
+	}
+	p := NewPipeline(Limits{MaxFrames: n, MaxOutputPixels: 1e9}, inline{}, nil)
+	opt := DefaultOptions()
+	opt.Width = 600
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := p.Process(ctx, b.Bytes(), opt)
+	took := time.Since(start)
+	var e *Error
+	if !errors.As(err, &e) || e.Code != CodeProcessingTimeout {
+		t.Fatalf("Process: %v, want %s", err, CodeProcessingTimeout)
+	}
+	if took > 3*time.Second {
+		t.Errorf("the job stopped %v after it started, with a 200 ms deadline", took)
+	}
+	t.Logf("stopped after %v", took)
 }
