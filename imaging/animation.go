@@ -154,6 +154,7 @@ func (p *Pipeline) runAnimation(ctx context.Context, src []byte, pl Plan) (Resul
 	}
 	sink := pl.OutFormat.encoder().Frames(pl.OutWidth, pl.OutHeight, pl.Frames, pl.Options)
 	var dt, te time.Duration
+	var size image.Rectangle
 	for range pl.Frames {
 		if err := checkCtx(ctx); err != nil {
 			return Result{}, err
@@ -164,6 +165,7 @@ func (p *Pipeline) runAnimation(ctx context.Context, src []byte, pl Plan) (Resul
 			return Result{}, corrupt(f, err)
 		}
 		img = p.transform(img, pl, cs.t)
+		size = img.Bounds()
 		t2 := time.Now()
 		dt += t2.Sub(t)
 		if err := sink.Add(img, delay); err != nil {
@@ -181,7 +183,7 @@ func (p *Pipeline) runAnimation(ctx context.Context, src []byte, pl Plan) (Resul
 		return Result{}, (&Error{Code: CodeInternal, Detail: "encoding failed"}).Wrap(err)
 	}
 	p.observe(PhaseEncode, pl.OutFormat, te+time.Since(t))
-	return Result{Data: buf.Bytes(), Format: pl.OutFormat, Width: pl.OutWidth, Height: pl.OutHeight, Input: pl.Info, Warnings: cs.warnings}, nil
+	return Result{Data: buf.Bytes(), Format: pl.OutFormat, Width: size.Dx(), Height: size.Dy(), Input: pl.Info, Warnings: cs.warnings}, nil
 }
 
 // gifFramesCost is what decoding a GIF animation holds: every frame,
@@ -306,6 +308,9 @@ func (s *gifSink) Add(img image.Image, delay int) error {
 		draw.Draw(m, m.Rect, img, b.Min, draw.Src)
 	}
 	pm, transparent := quantize(m)
+	if len(s.g.Image) == 0 {
+		s.g.Config.Width, s.g.Config.Height = pm.Rect.Dx(), pm.Rect.Dy()
+	}
 	if k := len(s.g.Image); k > 0 && transparent {
 		// Frames cover the whole canvas: the one before must be cleared
 		// for this one's transparent pixels to show through.

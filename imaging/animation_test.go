@@ -206,6 +206,7 @@ func TestAnimation_firstFrameAndFlattening(t *testing.T) {
 	}{
 		{"frames=first", map[string][]string{OptFrames: {"first"}}, 1, false},
 		{"frames=all", map[string][]string{OptFrames: {"all"}, OptWidth: {"10"}}, 4, false},
+		{"rotated 30°, cover", map[string][]string{OptRotate: {"30"}, OptWidth: {"30"}, OptHeight: {"30"}, OptFit: {"cover"}}, 4, false},
 		{"png output is flattened, with a warning", map[string][]string{OptFormat: {"png"}}, 1, true},
 		{"png output, frames=first: no warning", map[string][]string{OptFormat: {"png"}, OptFrames: {"first"}}, 1, false},
 	}
@@ -219,6 +220,11 @@ func TestAnimation_firstFrameAndFlattening(t *testing.T) {
 					t.Fatal(err)
 				}
 				frames = len(g.Image)
+				for i, m := range g.Image {
+					if m.Rect != image.Rect(0, 0, res.Width, res.Height) || g.Config.Width != res.Width || g.Config.Height != res.Height {
+						t.Errorf("frame %d is %v on a %d×%d screen; the result says %d×%d", i, m.Rect, g.Config.Width, g.Config.Height, res.Width, res.Height)
+					}
+				}
 			}
 			if frames != tt.frames {
 				t.Errorf("got %d frames, want %d", frames, tt.frames)

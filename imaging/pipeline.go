@@ -72,6 +72,7 @@ func (p *Pipeline) Limits() Limits { return p.limits }
 // Runner. The operations apply in this order: decode, auto-orient, crop,
 // resize (fit, gravity), rotate, flip, blur, sharpen, grayscale, brightness,
 // contrast, gamma, flatten onto the background (formats without alpha), encode.
+// An animation kept animated (see Plan.Frames) goes through them frame by frame.
 func (p *Pipeline) Process(ctx context.Context, src []byte, opt Options) (Result, error) {
 	plan, err := p.Plan(src, opt)
 	if err != nil {
