@@ -138,10 +138,19 @@ func (p *Pipeline) runAnimation(ctx context.Context, src []byte, pl Plan) (Resul
 	t := time.Now()
 	frames, err := codecOf(f).Decoder.Frames(src, pl.Info)
 	if err != nil {
-		if _, _, derr := settleDamage(f, src, err, false); derr != err {
-			return Result{}, derr
+		// A damaged or cut animation: browsers play the frames before the
+		// damage, but the decoders give none of them back. The first frame
+		// is answered, as a still image is, with a warning; if it is
+		// damaged too, the still path says how.
+		still := pl
+		still.Frames, still.Native, still.Options.FirstFrame = 1, 0, true
+		res, serr := p.Run(ctx, src, still)
+		if serr != nil {
+			return res, serr
 		}
-		return Result{}, corrupt(f, err)
+		res.Warnings = append(res.Warnings, Warning{WarnImageDamaged,
+			fmt.Sprintf("the animation could not be decoded whole (%s), so only its first frame was rendered", sanitize(err))})
+		return res, nil
 	}
 	if frames.Len() != pl.Frames {
 		return Result{}, Errorf(CodeCorruptImage, "the %s animation decodes to %d frames, but its blocks hold %d", strings.ToUpper(string(f)), frames.Len(), pl.Frames).

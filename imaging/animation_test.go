@@ -469,3 +469,58 @@ func TestAnimation_deadlineStopsLongJob(t *testing.T) {
 	}
 	t.Logf("stopped after %v", took)
 }
+
+// TestAnimation_damaged answers an animation cut or broken after its first
+// frame with that frame and an image_damaged warning, and one broken in its
+// first frame with the still image's error.
+func TestAnimation_damaged(t *testing.T) {
+	src := testAnimation(t)
+	g, err := gif.DecodeAll(bytes.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first bytes.Buffer
+	if err := gif.Encode(&first, g.Image[0], nil); err != nil {
+		t.Fatal(err)
+	}
+	p := NewPipeline(Limits{}, inline{}, nil)
+	tests := []struct {
+		name   string
+		src    []byte
+		frames int  // that the blocks hold
+		broken bool // the first frame too: an error
+	}{
+		{"cut in the last frame", src[:len(src)-6], 4, false},
+		{"cut in the second frame", src[:len(first.Bytes())+40], 2, false},
+		{"cut in the first frame", src[:len(first.Bytes())-20], 1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pl, err := p.Plan(tt.src, DefaultOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pl.Frames != tt.frames {
+				t.Fatalf("plan has %d frames, want %d", pl.Frames, tt.frames)
+			}
+			res, err := p.Run(t.Context(), tt.src, pl)
+			if tt.broken {
+				var e *Error
+				if !errors.As(err, &e) || e.Code != CodeTruncatedImage && e.Code != CodeCorruptImage {
+					t.Fatalf("Run: %v, want %s or %s", err, CodeTruncatedImage, CodeCorruptImage)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := gif.DecodeAll(bytes.NewReader(res.Data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out.Image) != 1 || len(res.Warnings) != 1 || res.Warnings[0].Code != WarnImageDamaged {
+				t.Errorf("got %d frames and warnings %v, want the first frame and an %s warning", len(out.Image), res.Warnings, WarnImageDamaged)
+			}
+		})
+	}
+}
