@@ -195,6 +195,47 @@ func (p *Pipeline) runAnimation(ctx context.Context, src []byte, pl Plan) (Resul
 	return Result{Data: buf.Bytes(), Format: pl.OutFormat, Width: size.Dx(), Height: size.Dy(), Input: pl.Info, Warnings: cs.warnings}, nil
 }
 
+// decodeGIF decodes a GIF's first frame and puts it on the GIF's logical
+// screen, as browsers show it: image/gif returns the frame alone, and a
+// frame smaller than the screen would otherwise be stretched to the size
+// the plan was made for. The rest of the screen is transparent (the
+// palette's transparent entry, one added where there is room), else the
+// GIF's background colour.
+func decodeGIF(b []byte, in Info, _ Scale) (image.Image, error) {
+	img, err := gif.Decode(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	m, ok := img.(*image.Paletted)
+	screen := image.Rect(0, 0, in.Width, in.Height)
+	if !ok || m.Rect == screen || len(b) < 12 {
+		return img, nil
+	}
+	pal, fill := m.Palette, -1
+	for i, c := range pal {
+		if _, _, _, a := c.RGBA(); a == 0 {
+			fill = i
+			break
+		}
+	}
+	if fill < 0 && len(pal) < 256 {
+		pal = append(pal[:len(pal):len(pal)], color.RGBA{})
+		fill = len(pal) - 1
+	}
+	if fill < 0 {
+		fill = int(b[11]) // the background colour index
+	}
+	c := image.NewPaletted(screen, pal)
+	for i := range c.Pix {
+		c.Pix[i] = uint8(fill)
+	}
+	r := m.Rect.Intersect(screen)
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		copy(c.Pix[c.PixOffset(r.Min.X, y):][:r.Dx()], m.Pix[m.PixOffset(r.Min.X, y):][:r.Dx()])
+	}
+	return c, nil
+}
+
 // gifFramesCost is what decoding a GIF animation holds: every frame,
 // paletted (at most the canvas each: image/gif refuses larger frames), the
 // canvas and the copy a "previous" disposal restores.

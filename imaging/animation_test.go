@@ -524,3 +524,66 @@ func TestAnimation_damaged(t *testing.T) {
 		})
 	}
 }
+
+// FuzzAnimation runs animated GIFs through the whole animated path: it
+// must answer or refuse, never panic, and keep the frame count.
+func FuzzAnimation(f *testing.F) {
+	f.Add(testAnimation(f))
+	f.Add(noisyAnimation(f, 16, 12, 3))
+	p := NewPipeline(Limits{MaxInputPixels: 1 << 20, MaxOutputPixels: 1 << 20, MaxFrames: 64}, inline{}, nil)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, opt := range []Options{DefaultOptions(), {Width: 7, Fit: FitContain, Gamma: 1, Effort: -1, Rotate: 33, ColorProfile: ColorProfileSRGB}} {
+			pl, err := p.Plan(b, opt)
+			if err != nil {
+				return
+			}
+			res, err := p.Run(context.Background(), b, pl)
+			var e *Error
+			switch {
+			case errors.As(err, &e) && e.Code == CodeInternal:
+				t.Fatalf("Run: %v (%v)", err, e.Err)
+			case err != nil:
+				return
+			}
+			if res.Format != FormatGIF || pl.Frames <= 1 {
+				continue
+			}
+			g, err := gif.DecodeAll(bytes.NewReader(res.Data))
+			if err != nil {
+				t.Fatalf("the answer does not decode: %v", err)
+			}
+			if len(g.Image) != pl.Frames && !(len(g.Image) == 1 && len(res.Warnings) > 0) {
+				t.Fatalf("%d frames in, %d out", pl.Frames, len(g.Image))
+			}
+		}
+	})
+}
+
+// TestAnimation_firstFrameOnScreen: a first frame smaller than the GIF's
+// screen is shown at its offset on the screen, not stretched over it.
+func TestAnimation_firstFrameOnScreen(t *testing.T) {
+	pal := color.Palette{color.RGBA{220, 30, 30, 255}, color.RGBA{30, 40, 220, 255}}
+	m := image.NewPaletted(image.Rect(10, 5, 20, 15), pal)
+	g := &gif.GIF{Image: []*image.Paletted{m, m}, Delay: []int{5, 5}, Config: image.Config{ColorModel: pal, Width: 40, Height: 30}}
+	var b bytes.Buffer
+	if err := gif.EncodeAll(&b, g); err != nil {
+		t.Fatal(err)
+	}
+	p := NewPipeline(Limits{}, inline{}, nil)
+	for _, q := range []map[string][]string{{OptFrames: {"first"}, OptFormat: {"png"}}, {OptFormat: {"gif"}}} {
+		res := processGIF(t, p, b.Bytes(), q)
+		img, _, err := image.Decode(bytes.NewReader(res.Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if img.Bounds() != image.Rect(0, 0, 40, 30) {
+			t.Fatalf("%v: the answer is %v, want the 40×30 screen", q, img.Bounds())
+		}
+		if _, _, _, a := img.At(2, 2).RGBA(); a != 0 {
+			t.Errorf("%v: pixel (2,2), outside the frame, has alpha %d, want transparent", q, a)
+		}
+		if c := color.NRGBAModel.Convert(img.At(15, 10)).(color.NRGBA); c != (color.NRGBA{220, 30, 30, 255}) {
+			t.Errorf("%v: pixel (15,10), inside the frame, is %v, want the frame's red", q, c)
+		}
+	}
+}

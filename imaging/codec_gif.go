@@ -32,11 +32,12 @@ func gifCodec() *Codec {
 		Decoder: &Decoder{
 			Library: "image/gif (pure Go)",
 			Cost: func(in Info, _ Scale) DecodeCost {
-				// The first frame, paletted, and the LZW decoder's buffers.
-				return DecodeCost{Path: "image/gif", Peak: int64(in.Width)*int64(in.Height) + decoderFixed,
+				// The first frame, paletted, the screen it is put on when it
+				// is smaller, and the LZW decoder's buffers.
+				return DecodeCost{Path: "image/gif", Peak: 2*int64(in.Width)*int64(in.Height) + decoderFixed,
 					W: in.Width, H: in.Height, BPP: 1}
 			},
-			Decode:     func(b []byte, _ Info, _ Scale) (image.Image, error) { return gif.Decode(bytes.NewReader(b)) },
+			Decode:     decodeGIF,
 			Frames:     decodeGIFFrames,
 			FramesCost: gifFramesCost,
 		},
