@@ -65,6 +65,11 @@ type Decoder struct {
 	Cost func(in Info, s Scale) DecodeCost
 	// Decode decodes at a scale that Shrink returned (or 1×1).
 	Decode func(b []byte, in Info, s Scale) (image.Image, error)
+	// Frames decodes every frame of an animation, composited onto the
+	// full canvas one at a time; nil when the decoder reads the first only.
+	Frames func(b []byte, in Info) (frameSource, error)
+	// FramesCost is what Frames allocates at its peak, canvases included.
+	FramesCost func(in Info) int64
 }
 
 // Scale is a shrink-on-load factor per axis; 1×1 is full size.
@@ -96,6 +101,12 @@ type Encoder struct {
 	Cost func(w, h int, alpha bool, o Options) int64
 	// Encode writes img.
 	Encode func(w *bytes.Buffer, img image.Image, o Options) error
+	// Frames starts an animation of n frames of w×h, which it takes one at
+	// a time; nil when the format's encoder writes a single frame.
+	Frames func(w, h, n int, o Options) frameSink
+	// FramesCost is what an animation of n w×h frames holds at its peak
+	// (the frames it keeps and the output), besides the frame being added.
+	FramesCost func(w, h, n int) int64
 	// ICC says Encode embeds the ICC profile Options carry (for
 	// color_profile=keep); false when the format carries none.
 	ICC bool

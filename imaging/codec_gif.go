@@ -9,8 +9,8 @@ import (
 // FormatGIF is the GIF format.
 const FormatGIF Format = "gif"
 
-// gifCodec reads the first frame of a GIF and writes a single frame, with
-// image/gif.
+// gifCodec reads and writes GIF, still or animated, with image/gif; the
+// animation's compositing and quantising are in animation.go.
 func gifCodec() *Codec {
 	return &Codec{
 		Format: FormatGIF, Title: "GIF",
@@ -32,11 +32,14 @@ func gifCodec() *Codec {
 		Decoder: &Decoder{
 			Library: "image/gif (pure Go)",
 			Cost: func(in Info, _ Scale) DecodeCost {
-				// The first frame, paletted, and the LZW decoder's buffers.
-				return DecodeCost{Path: "image/gif", Peak: int64(in.Width)*int64(in.Height) + decoderFixed,
+				// The first frame, paletted, the screen it is put on when it
+				// is smaller, and the LZW decoder's buffers.
+				return DecodeCost{Path: "image/gif", Peak: 2*int64(in.Width)*int64(in.Height) + decoderFixed,
 					W: in.Width, H: in.Height, BPP: 1}
 			},
-			Decode: func(b []byte, _ Info, _ Scale) (image.Image, error) { return gif.Decode(bytes.NewReader(b)) },
+			Decode:     decodeGIF,
+			Frames:     decodeGIFFrames,
+			FramesCost: gifFramesCost,
 		},
 		Encoder: &Encoder{
 			Library: "image/gif (pure Go)",
@@ -45,6 +48,8 @@ func gifCodec() *Codec {
 			Encode: func(w *bytes.Buffer, img image.Image, _ Options) error {
 				return gif.Encode(w, img, &gif.Options{NumColors: 256})
 			},
+			Frames:     newGIFSink,
+			FramesCost: gifSinkCost,
 		},
 	}
 }

@@ -49,7 +49,9 @@ func webpCodec() *Codec {
 				// grew by 5.9–7.1 bytes a pixel decoding 4 MP.
 				return DecodeCost{Path: "libwebp lossy", Peak: w*h*8 + int64(in.Bytes) + decoderFixed, W: in.Width, H: in.Height, BPP: 3}
 			},
-			Decode: decodeWebP,
+			Decode:     decodeWebP,
+			Frames:     decodeWebPFrames,
+			FramesCost: webpFramesCost,
 		},
 		Encoder: &Encoder{
 			Library:  "libwebp (the system's through purego, else its WebAssembly build)",

@@ -296,7 +296,8 @@ func describeProfile(h header) *ProfileInfo {
 // so that metrics keep a bounded label set.
 func IsWarningCode(code string) bool {
 	switch code {
-	case WarnProfileIgnored, WarnProfileNotKept, WarnImageTruncated, WarnImageDamaged:
+	case WarnProfileIgnored, WarnProfileNotKept, WarnImageTruncated, WarnImageDamaged,
+		WarnAnimationFlattened:
 		return true
 	}
 	return false

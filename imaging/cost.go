@@ -111,8 +111,10 @@ func (pl *Plan) decodeCost() DecodeCost {
 // three images of the chain. The source bytes are not counted: they are
 // charged to the request's body memory. TestPlan_costBoundsPeakHeap checks
 // the estimate against the measured peak heap on every decoder path.
-func (pl *Plan) estimateCost() int64 {
-	d := pl.decodeCost()
+func (pl *Plan) estimateCost() int64 { return pl.costFrom(pl.decodeCost()) }
+
+// costFrom is estimateCost for the image decode d returns.
+func (pl *Plan) costFrom(d DecodeCost) int64 {
 	chain := pl.transformChain(d)
 	prev := max(d.Peak-chain[0], 0) // the decoder's scratch, garbage once it returns
 	peak := d.Peak

@@ -69,13 +69,15 @@ const (
 	OptOverlayMargin  = "overlay_margin"
 	OptOverlayOpacity = "overlay_opacity"
 	OptOverlayWidth   = "overlay_width"
+	// OptFrames is "all" (keep an animation animated) or "first".
+	OptFrames = "frames"
 )
 
 // OptionNames lists every option, in the order they are documented.
 func OptionNames() []string {
 	return []string{OptWidth, OptHeight, OptFit, OptGravity, OptCrop, OptRotate, OptFlip,
 		OptBlur, OptSharpen, OptGrayscale, OptBrightness, OptContrast, OptGamma,
-		OptFormat, OptQuality, OptLossless, OptEffort, OptAutoOrient, OptStrip, OptBackground, OptColorProfile, OptPartial,
+		OptFormat, OptQuality, OptLossless, OptEffort, OptAutoOrient, OptStrip, OptBackground, OptColorProfile, OptPartial, OptFrames,
 		OptOverlayGravity, OptOverlayMargin, OptOverlayOpacity, OptOverlayWidth}
 }
 
@@ -97,6 +99,7 @@ func optionAliases() map[string]string {
 		"overlay_offset": OptOverlayMargin, "watermark_opacity": OptOverlayOpacity, "overlay_alpha": OptOverlayOpacity,
 		"opacity": OptOverlayOpacity, "watermark_width": OptOverlayWidth, "overlay_size": OptOverlayWidth,
 		"overlay_w": OptOverlayWidth,
+		"frame":     OptFrames, "animated": OptFrames, "animation": OptFrames,
 	}
 }
 
@@ -138,6 +141,10 @@ type Options struct {
 	// Partial renders a truncated image as far as its data goes, instead
 	// of answering truncated_image.
 	Partial bool
+	// FirstFrame (frames=first) processes only the first frame of an
+	// animation; by default an animation stays animated where the output
+	// format can animate.
+	FirstFrame bool
 	// icc is the profile encoders embed, set by Run for color_profile=keep.
 	icc []byte
 	OverlayOptions
@@ -281,6 +288,8 @@ func (o *Options) set(name, v, field string) error {
 			err.(*Error).Hint = "give srgb (convert embedded ICC profiles to sRGB, the default) or keep (leave the pixels as they are and embed the profile in JPEG, PNG, WebP and AVIF output)"
 		}
 		o.ColorProfile = ColorProfile(s)
+	case OptFrames:
+		o.FirstFrame, err = parseFrames(v, field)
 	default:
 		err = o.setOverlay(name, v, field)
 	}

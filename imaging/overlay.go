@@ -252,15 +252,23 @@ func (pl *Plan) overlayNative() int64 {
 	return 0
 }
 
-// applyOverlay decodes the overlay and composites it onto img, the
-// transformed output. Porter-Duff "over" is associative, so compositing
-// onto an image already flattened onto its background gives the pixels
-// compositing before the flatten would. It returns img unchanged when the
-// plan has no overlay.
+// applyOverlay composites the plan's overlay, if any, onto img (see
+// decodeOverlay and drawOverlay).
 func (p *Pipeline) applyOverlay(ctx context.Context, img image.Image, pl Plan) (image.Image, []Warning, error) {
+	top, ws, err := p.decodeOverlay(ctx, pl)
+	if err != nil || top == nil {
+		return img, ws, err
+	}
+	return drawOverlay(img, top, pl), ws, nil
+}
+
+// decodeOverlay decodes the plan's overlay and brings it to its size on the
+// output: orientation, sRGB, resize. It returns nil when there is none. An
+// animation decodes it once and draws it on every frame.
+func (p *Pipeline) decodeOverlay(ctx context.Context, pl Plan) (*image.NRGBA, []Warning, error) {
 	ov := pl.overlay
 	if !ov.present() {
-		return img, nil, nil
+		return nil, nil, nil
 	}
 	field := pl.Options.overlayField()
 	sub := *ov.sub
@@ -287,21 +295,23 @@ func (p *Pipeline) applyOverlay(ctx context.Context, img image.Image, pl Plan) (
 	if !ok {
 		top = imgops.Clone(oimg)
 	}
-	dst, ok := img.(*image.NRGBA)
-	if !ok {
-		dst = imgops.Clone(img)
-	}
-	compositeOver(dst, top, image.Pt(ov.x, ov.y), ov.opacity)
 	var ws []Warning
 	for _, w := range append(damage, cs.warnings...) {
 		ws = append(ws, Warning{w.Code, "overlay: " + w.Detail})
 	}
-	return dst, ws, nil
+	return top, ws, nil
 }
 
-// compositeOver draws top onto dst at at (relative to dst's bounds) with
-// Porter-Duff "over", top's alpha scaled by opacity/255. Both are
-// non-premultiplied; dst is changed in place.
+// drawOverlay composites top over img at the plan's place and opacity.
+func drawOverlay(img image.Image, top *image.NRGBA, pl Plan) image.Image {
+	dst, ok := img.(*image.NRGBA)
+	if !ok {
+		dst = imgops.Clone(img)
+	}
+	compositeOver(dst, top, image.Pt(pl.overlay.x, pl.overlay.y), pl.overlay.opacity)
+	return dst
+}
+
 func compositeOver(dst, top *image.NRGBA, at image.Point, opacity uint32) {
 	if opacity == 0 {
 		return

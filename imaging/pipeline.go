@@ -72,7 +72,8 @@ func (p *Pipeline) Limits() Limits { return p.limits }
 // Runner. The operations apply in this order: decode, auto-orient, crop,
 // resize (fit, gravity), rotate, flip, blur, sharpen, grayscale, brightness,
 // contrast, gamma, overlay, flatten onto the background (formats without
-// alpha), encode.
+// alpha), encode. An animation kept animated (see Plan.Frames) goes through
+// them frame by frame.
 func (p *Pipeline) Process(ctx context.Context, src []byte, opt Options) (Result, error) {
 	plan, err := p.Plan(src, opt)
 	if err != nil {
@@ -98,6 +99,9 @@ func (p *Pipeline) Run(ctx context.Context, src []byte, pl Plan) (res Result, er
 		}
 	}()
 	defer p.native.hold(pl.Native)()
+	if pl.Frames > 1 {
+		return p.runAnimation(ctx, src, pl)
+	}
 	o := pl.Options
 	t := time.Now()
 	img, damage, err := p.decode(src, pl)
@@ -155,7 +159,7 @@ func (p *Pipeline) Run(ctx context.Context, src []byte, pl Plan) (res Result, er
 	}
 	p.observe(PhaseEncode, pl.OutFormat, time.Since(t))
 	b := img.Bounds()
-	return Result{Data: data, Format: pl.OutFormat, Width: b.Dx(), Height: b.Dy(), Input: pl.Info, Warnings: append(damage, cs.warnings...)}, nil
+	return Result{Data: data, Format: pl.OutFormat, Width: b.Dx(), Height: b.Dy(), Input: pl.Info, Warnings: append(append(damage, cs.warnings...), pl.flattenWarning()...)}, nil
 }
 
 func checkCtx(ctx context.Context) error {

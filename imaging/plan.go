@@ -14,6 +14,9 @@ type Limits struct {
 	// kernel taps × 2 passes. The filters cannot be interrupted, so this is
 	// what keeps a job within its deadline.
 	MaxFilterTaps int64
+	// MaxFrames bounds the frames of an animation processed whole; the
+	// pixel limits count all its frames.
+	MaxFrames int
 }
 
 // Default limits.
@@ -34,6 +37,9 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxFilterTaps <= 0 {
 		l.MaxFilterTaps = DefaultMaxFilterTaps
 	}
+	if l.MaxFrames <= 0 {
+		l.MaxFrames = DefaultMaxFrames
+	}
 	return l
 }
 
@@ -48,6 +54,7 @@ type Plan struct {
 	DecodeScale  int   // the largest shrink-on-load factor: 1, or the JPEG is decoded at 1/DecodeScale, …
 	Cost         int64 // estimated peak bytes of the job, for admission
 	Native       int64 // the part of Cost native codecs hold, out of the Go heap's sight
+	Frames       int   // the output's frames: 1, or the input's when an animation stays animated
 	scale        Scale // the shrink-on-load factors the decoder applies
 	resizeWidth  int   // target of the resize step, 0 when there is none
 	resizeHeight int
@@ -137,6 +144,9 @@ func (p *Pipeline) Plan(src []byte, opt Options) (Plan, error) {
 	pl.DecodeScale = max(pl.scale.X, pl.scale.Y)
 	pl.Cost = pl.estimateCost()
 	pl.Native = pl.nativeCost()
+	if err := p.planFrames(&pl); err != nil {
+		return Plan{}, err
+	}
 	return pl, nil
 }
 

@@ -26,6 +26,7 @@ ALL=(
 	./imaging:FuzzDecodePNG
 	./imaging:FuzzBMPRLE
 	./imaging:FuzzTIFFExtra
+	./imaging:FuzzAnimation
 	./imaging/internal/jpegscale:FuzzDecode
 	./imaging/internal/heif:FuzzDecode
 	./imaging/internal/icc:FuzzParse

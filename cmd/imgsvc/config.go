@@ -31,6 +31,7 @@ type config struct {
 	MaxInputPixels  int64
 	MaxOutputPixels int64
 	MaxFilterTaps   int64
+	MaxFrames       int
 
 	ReadHeaderTimeout time.Duration
 	BodyTimeout       time.Duration
@@ -81,6 +82,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.Int64Var(&c.MaxInputPixels, "max-input-pixels", imaging.DefaultMaxInputPixels, "largest input image, width × height from its header (422 image_too_large)")
 	fs.Int64Var(&c.MaxOutputPixels, "max-output-pixels", imaging.DefaultMaxOutputPixels, "largest output image, width × height (422 output_too_large)")
 	fs.Int64Var(&c.MaxFilterTaps, "max-filter-taps", imaging.DefaultMaxFilterTaps, "largest blur/sharpen work, output pixels × kernel taps × 2 (400 invalid_option); keeps jobs within -job-timeout")
+	fs.IntVar(&c.MaxFrames, "max-frames", imaging.DefaultMaxFrames, "most frames of an animation processed whole (422 image_too_large); the pixel limits count all its frames")
 
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "time to read a request's headers")
 	fs.DurationVar(&c.BodyTimeout, "body-timeout", 60*time.Second, "time to read a request's body (408 request_timeout)")
@@ -226,6 +228,8 @@ func (c config) validate() error {
 		return badFlag("max-output-pixels", "must be positive, got %d", c.MaxOutputPixels)
 	case c.MaxFilterTaps <= 0:
 		return badFlag("max-filter-taps", "must be positive, got %d", c.MaxFilterTaps)
+	case c.MaxFrames <= 0:
+		return badFlag("max-frames", "must be positive, got %d", c.MaxFrames)
 	case c.WriteTimeout < 0:
 		return badFlag("write-timeout", "must not be negative, got %s", c.WriteTimeout)
 	case c.ShutdownGrace < 0:

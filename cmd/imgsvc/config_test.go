@@ -21,7 +21,7 @@ func cfgDefaults() config {
 	return config{
 		Addr: ":8080", AdminAddr: ":9090",
 		Workers: 0, QueueSize: 0, QueueTimeout: 10 * time.Second, JobTimeout: 30 * time.Second, MemoryBudget: 0,
-		MaxBodyBytes: 32 << 20, MaxInputPixels: 100_000_000, MaxOutputPixels: 50_000_000, MaxFilterTaps: 2_000_000_000,
+		MaxBodyBytes: 32 << 20, MaxInputPixels: 100_000_000, MaxOutputPixels: 50_000_000, MaxFilterTaps: 2_000_000_000, MaxFrames: 500,
 		ReadHeaderTimeout: 10 * time.Second, BodyTimeout: 60 * time.Second, WriteTimeout: 0,
 		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
 		ShutdownGrace: 20 * time.Second, DrainDelay: 0, RetryAfter: 2 * time.Second,
@@ -53,7 +53,7 @@ func TestParseConfig(t *testing.T) {
 				*c = config{
 					Addr: "127.0.0.1:1", AdminAddr: "", Workers: 3, QueueSize: 7, QueueTimeout: 2 * time.Second,
 					JobTimeout: 50 * time.Millisecond, MemoryBudget: -1, MaxBodyBytes: 1000, MaxInputPixels: 2000,
-					MaxOutputPixels: 3000, MaxFilterTaps: 2_000_000_000, ReadHeaderTimeout: time.Second, BodyTimeout: 2 * time.Second,
+					MaxOutputPixels: 3000, MaxFilterTaps: 2_000_000_000, MaxFrames: 500, ReadHeaderTimeout: time.Second, BodyTimeout: 2 * time.Second,
 					WriteTimeout: 3 * time.Second, IdleTimeout: 4 * time.Second, MaxHeaderBytes: 4096,
 					ShutdownGrace: 5 * time.Second, DrainDelay: 6 * time.Second, RetryAfter: 7 * time.Second,
 					LogLevel: "debug", LogFormat: "text",
@@ -81,7 +81,7 @@ func TestParseConfig(t *testing.T) {
 				*c = config{
 					Addr: "127.0.0.1:2", AdminAddr: "127.0.0.1:3", Workers: 4, QueueSize: 5, QueueTimeout: 6 * time.Second,
 					JobTimeout: 7 * time.Second, MemoryBudget: 1 << 20, MaxBodyBytes: 8, MaxInputPixels: 9,
-					MaxOutputPixels: 10, MaxFilterTaps: 2_000_000_000, ReadHeaderTimeout: 11 * time.Second, BodyTimeout: 12 * time.Second,
+					MaxOutputPixels: 10, MaxFilterTaps: 2_000_000_000, MaxFrames: 500, ReadHeaderTimeout: 11 * time.Second, BodyTimeout: 12 * time.Second,
 					WriteTimeout: 13 * time.Second, IdleTimeout: 14 * time.Second, MaxHeaderBytes: 15,
 					ShutdownGrace: 16 * time.Second, DrainDelay: 17 * time.Second, RetryAfter: 18 * time.Second,
 					LogLevel: "warn", LogFormat: "text",
@@ -204,6 +204,7 @@ func TestParseConfig_help(t *testing.T) {
 		{"max-input-pixels", "IMGSVC_MAX_INPUT_PIXELS", "100000000"},
 		{"max-output-pixels", "IMGSVC_MAX_OUTPUT_PIXELS", "50000000"},
 		{"max-filter-taps", "IMGSVC_MAX_FILTER_TAPS", "2000000000"},
+		{"max-frames", "IMGSVC_MAX_FRAMES", "500"},
 		{"read-header-timeout", "IMGSVC_READ_HEADER_TIMEOUT", "10s"},
 		{"body-timeout", "IMGSVC_BODY_TIMEOUT", "1m0s"},
 		{"write-timeout", "IMGSVC_WRITE_TIMEOUT", "0s"},

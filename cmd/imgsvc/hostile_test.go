@@ -432,7 +432,10 @@ func hostileCases(t *testing.T) []hostileCase {
 		{name: "output flood by rotation", ct: "image/png", query: "width=2200&height=2200&fit=fill&rotate=45", body: pngSeed, status: 422, code: "output_too_large"},
 		{name: "legal 2000×2000 PNG, 4 MP decoded", ct: "image/png", query: "width=100", body: encodeImage(t, image.NewGray(image.Rect(0, 0, 2000, 2000)), "png"), status: 200, within: 8 * time.Second},
 		// Frames and empty images.
-		{name: "gif with 3000 frames is processed (first frame)", ct: "image/gif", body: manyFrames, status: 200},
+		{name: "gif with 3000 frames is refused over -max-frames before decoding", ct: "image/gif", body: manyFrames, status: 422, code: "image_too_large"},
+		{name: "gif with 3000 frames, frames=first: the first frame", ct: "image/gif", query: "frames=first", body: manyFrames, status: 200},
+		{name: "gif with 3000 frames to PNG: the first frame", ct: "image/gif", query: "format=png", body: manyFrames, status: 200},
+		{name: "gif with 400 frames kept animated", ct: "image/gif", query: "width=2", body: animatedGIF(t, 4, 4, 400), status: 200},
 		{name: "gif with 3000 frames: info counts them", route: "/v1/info", ct: "image/gif", body: manyFrames, status: 200,
 			check: func(t *testing.T, a response) {
 				if m := okJSON(a); m["frames"] != float64(3000) {

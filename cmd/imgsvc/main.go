@@ -146,6 +146,7 @@ func newApp(cfg config, getenv func(string) string, logger *slog.Logger) *app {
 	registerPoolMetrics(reg, a.pool)
 	pipe := imaging.NewPipeline(imaging.Limits{
 		MaxInputPixels: cfg.MaxInputPixels, MaxOutputPixels: cfg.MaxOutputPixels, MaxFilterTaps: cfg.MaxFilterTaps,
+		MaxFrames: cfg.MaxFrames,
 	}, a.pool, m.observePhase)
 	a.srv = handlers.New(m.instrument(pipe), logger, handlers.Config{
 		MaxBodyBytes: cfg.MaxBodyBytes, BodyTimeout: cfg.BodyTimeout, RetryAfter: cfg.RetryAfter, Saturation: a.pool,
