@@ -50,6 +50,9 @@
     const op = doc.paths["/v1/process"].post;
     return (op.parameters || []).map((p) => resolve(doc, p))
       .filter((p) => p && p.in === "query")
+      // The page sends the image as raw bytes, which carry no overlay image,
+      // so the overlay's options would only ever be refused.
+      .filter((p) => !p.name.startsWith("overlay_"))
       .map((p) => ({ name: p.name, schema: resolve(doc, p.schema) || {}, description: p.description || "" }));
   }
 
