@@ -34,6 +34,7 @@ ALL=(
 	./handlers:FuzzMultipart
 	./handlers:FuzzJSON
 	./handlers:FuzzBase64Literal
+	./handlers:FuzzOverlay
 )
 
 selected=()
