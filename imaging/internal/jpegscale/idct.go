@@ -76,6 +76,15 @@ func (d *decoder) dcPixel(x int32) byte {
 // leaves d.blk zeroed.
 func (d *decoder) output(c *component, last, bx, by int) {
 	blk := &d.blk
+	if d.coefOnly {
+		b := c.coef[(by*c.bw+bx)*64:][:64]
+		for k := 0; k <= last; k++ {
+			z := zigzag[k]
+			b[k] = int16(blk[z])
+			blk[z] = 0
+		}
+		return
+	}
 	bs := d.bs
 	off := by*bs*c.stride + bx*bs
 	switch d.denom {

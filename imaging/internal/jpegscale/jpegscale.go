@@ -115,6 +115,8 @@ type component struct {
 	qsValid bool
 	pred    int32 // DC predictor
 	scanned bool  // a sequential scan of the component began
+
+	srcQ [64]int32 // Coefficients: the table latched at the first scan, zig-zag order
 }
 
 type scanComp struct {
@@ -167,6 +169,8 @@ type decoder struct {
 	opts         Options
 	report       Report
 	moreWarnings int
+
+	coefOnly bool // Coefficients: keep the quantised coefficients, no pixels
 
 	br  bitReader
 	ar  arithDecoder
@@ -490,6 +494,9 @@ func (d *decoder) decode() (image.Image, error) {
 		d.segStart = min(d.pos, len(d.data))
 		return nil, d.fail("no image data")
 	}
+	if d.coefOnly {
+		return nil, nil
+	}
 	if d.progressive {
 		d.reconstructProgressive()
 	}
@@ -675,6 +682,11 @@ func (d *decoder) isRGB() bool {
 
 // checkLayout refuses colour models Decode does not produce.
 func (d *decoder) checkLayout() error {
+	if d.coefOnly {
+		if err := d.checkCoefLayout(); err != nil {
+			return err
+		}
+	}
 	switch d.nComp {
 	case 3:
 		if d.isRGB() {
@@ -695,10 +707,17 @@ func (d *decoder) setupImage() error {
 		return err
 	}
 	bs := d.bs
-	for i := 0; i < d.nComp; i++ {
+	for i := 0; i < d.nComp && !d.coefOnly; i++ {
 		c := &d.comp[i]
 		c.stride = c.bw * bs
 		c.pix = make([]byte, c.stride*c.bh*bs)
+	}
+	if d.coefOnly && !d.progressive {
+		for i := 0; i < d.nComp; i++ {
+			c := &d.comp[i]
+			c.ncoef = 64
+			c.coef = make([]int16, c.bw*c.bh*64)
+		}
 	}
 	if d.progressive {
 		d.makePlan()

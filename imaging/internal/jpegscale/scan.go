@@ -169,6 +169,14 @@ func (d *decoder) scaledQuant(c *component) error {
 		return d.fail("missing quantization table")
 	}
 	q := &d.quant[c.tq]
+	if d.coefOnly {
+		c.srcQ = *q
+		for k := range c.qs {
+			c.qs[k] = 1
+		}
+		c.qsValid = true
+		return nil
+	}
 	w := weights[d.denom]
 	for k := 0; k < 64; k++ {
 		z := zigzag[k]
@@ -390,7 +398,7 @@ func (d *decoder) huffMCU(s *scanHeader, mode scanMode, keep, mx, my int) error 
 // as libjpeg leaves the blocks it could not decode (all coefficients zero).
 // Progressive scans keep what the earlier scans decoded.
 func (d *decoder) greyMCU(s *scanHeader, mx, my int) {
-	if d.progressive {
+	if d.progressive || d.coefOnly {
 		return
 	}
 	bs := d.bs

@@ -1,0 +1,205 @@
+package jpegscale
+
+import (
+	"errors"
+	"fmt"
+)
+
+// CoefComponent is one component of a JPEG as quantised DCT coefficients.
+type CoefComponent struct {
+	ID   uint8
+	H, V int // sampling factors (1, 1 for a single component)
+	// Quant is the quantisation table the coefficients are in, natural
+	// order: the source's, or after requantisation the coarser of the
+	// source's and the target's, entry by entry.
+	Quant [64]uint16
+	// BlocksW × BlocksH blocks, padded to whole MCUs.
+	BlocksW, BlocksH int
+	// Coeffs holds BlocksW*BlocksH blocks of 64 quantised coefficients,
+	// row-major by block, natural order within a block. Blocks of the MCU
+	// padding that the file does not code are zero.
+	Coeffs []int16
+}
+
+// CoefFrame is a JPEG's frame as quantised DCT coefficients.
+type CoefFrame struct {
+	Width, Height int
+	Components    []CoefComponent
+}
+
+// ErrDamaged is wrapped by the error Coefficients returns for a file the
+// pixel decoder would decode only by working around damage (DecodeWith
+// reports warnings for it): such a file is left to the pixel path, whose
+// Report says what was worked around.
+var ErrDamaged = errors.New("jpegscale: damaged JPEG")
+
+// Coefficients entropy-decodes a JPEG into its quantised DCT coefficients,
+// without the inverse DCT: baseline, extended sequential and progressive,
+// Huffman- or arithmetic-coded, grey or YCbCr, with any sampling Decode
+// takes. The result feeds a DCT-domain transcode.
+//
+// target, if not nil, gives for component i the table (natural order) the
+// coefficients are to be requantised to: each coefficient becomes
+// round(c·Qs/Qt) where the target entry Qt is coarser than the source's Qs;
+// where it is finer the source entry is kept, since a finer step adds no
+// information. target(i) returning nil keeps component i as it is.
+//
+// It refuses (errors wrapping ErrUnsupported) what Decode refuses, and also
+// 4-component (CMYK, YCCK) files, 3-component files whose identifiers spell
+// R, G, B (a decoder may take them as RGB without the JFIF marker), tables
+// with entries over 255 (not baseline), and coefficients out of the range an
+// 8-bit baseline encoder can code. Truncated or damaged files yield an error
+// too (a *TruncatedError, a *FormatError or one wrapping ErrDamaged): the
+// caller falls back to decoding pixels, which handles damage.
+func Coefficients(data []byte, target func(i int) *[64]uint16) (*CoefFrame, error) {
+	d := &decoder{data: data, denom: 1, bs: 8, coefOnly: true}
+	if _, err := d.decode(); err != nil {
+		return nil, err
+	}
+	if len(d.report.Warnings) > 0 {
+		return nil, fmt.Errorf("%w: %s", ErrDamaged, d.report.Warnings[0])
+	}
+	f := &CoefFrame{Width: d.width, Height: d.height, Components: make([]CoefComponent, d.nComp)}
+	for i := 0; i < d.nComp; i++ {
+		c := &d.comp[i]
+		if !c.qsValid {
+			// No scan coded this component (a sequential file missing
+			// a scan is reported truncated, so this is progressive).
+			return nil, fmt.Errorf("%w: component %d has no scan", ErrDamaged, i)
+		}
+		var tq *[64]uint16
+		if target != nil {
+			tq = target(i)
+		}
+		out := &f.Components[i]
+		*out = CoefComponent{ID: c.id, H: c.h, V: c.v, BlocksW: c.bw, BlocksH: c.bh, Coeffs: c.coef}
+		if err := requantise(out, &c.srcQ, tq); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
+}
+
+// checkCoefLayout refuses what Coefficients does not hand on: see there.
+func (d *decoder) checkCoefLayout() error {
+	switch {
+	case d.nComp == 4:
+		return unsupported("4-component JPEG")
+	case d.nComp == 3 && d.comp[0].id == 'R' && d.comp[1].id == 'G' && d.comp[2].id == 'B':
+		return unsupported("components named R, G, B")
+	}
+	return nil
+}
+
+// requantise turns c.Coeffs, which hold blocks of zig-zag coefficients in
+// the source table src (zig-zag order), into natural order in the table
+// max(src, target) (natural order; nil: src), and sets c.Quant.
+func requantise(c *CoefComponent, src *[64]int32, target *[64]uint16) error {
+	// Per zig-zag position: the output table entry, and the rounding
+	// division that gets there (div == 0: unchanged).
+	var q [64]int32
+	var mul, div [64]int32
+	for k := 0; k < 64; k++ {
+		z := zigzag[k]
+		qs := src[k]
+		if qs < 1 || qs > 255 {
+			return unsupported(fmt.Sprintf("quantisation table entry %d", qs))
+		}
+		q[k] = qs
+		if target != nil {
+			if qt := int32(target[z]); qt > qs {
+				q[k], mul[k], div[k] = qt, qs, qt
+			}
+		}
+		c.Quant[z] = uint16(q[k])
+	}
+	var blk [64]int16
+	coef := c.Coeffs
+	for off := 0; off+64 <= len(coef); off += 64 {
+		b := coef[off : off+64 : off+64]
+		copy(blk[:], b)
+		for k, v := range blk {
+			z := zigzag[k]
+			if v == 0 {
+				b[z] = 0
+				continue
+			}
+			x := int32(v)
+			if d := div[k]; d != 0 {
+				// round(x·qs/qt), halves away from zero.
+				n := x * mul[k]
+				if n >= 0 {
+					x = (2*n + d) / (2 * d)
+				} else {
+					x = -((-2*n + d) / (2 * d))
+				}
+			}
+			// 8-bit baseline codes DC values in -1024..1023 (differences
+			// of 11 bits) and AC values of up to 10 bits.
+			if lim := int32(1023); x > lim || x < -lim-int32(btoi32(k == 0)) {
+				return unsupported(fmt.Sprintf("coefficient %d out of the baseline range", x))
+			}
+			b[z] = int16(x)
+		}
+	}
+	return nil
+}
+
+func btoi32(b bool) int32 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Annex K's example tables, natural order: the base of libjpeg's quality
+// scaling.
+var (
+	stdLuminance = [64]uint16{
+		16, 11, 10, 16, 24, 40, 51, 61,
+		12, 12, 14, 19, 26, 58, 60, 55,
+		14, 13, 16, 24, 40, 57, 69, 56,
+		14, 17, 22, 29, 51, 87, 80, 62,
+		18, 22, 37, 56, 68, 109, 103, 77,
+		24, 35, 55, 64, 81, 104, 113, 92,
+		49, 64, 78, 87, 103, 121, 120, 101,
+		72, 92, 95, 98, 112, 100, 103, 99,
+	}
+	stdChrominance = [64]uint16{
+		17, 18, 24, 47, 99, 99, 99, 99,
+		18, 21, 26, 66, 99, 99, 99, 99,
+		24, 26, 56, 99, 99, 99, 99, 99,
+		47, 66, 99, 99, 99, 99, 99, 99,
+		99, 99, 99, 99, 99, 99, 99, 99,
+		99, 99, 99, 99, 99, 99, 99, 99,
+		99, 99, 99, 99, 99, 99, 99, 99,
+		99, 99, 99, 99, 99, 99, 99, 99,
+	}
+)
+
+// QualityTables returns the luminance and chrominance tables (natural
+// order) libjpeg's jpeg_set_quality(quality, force_baseline=TRUE) makes,
+// as cjpeg -quality does: Annex K's tables scaled by 5000/q below 50 and by
+// 200-2q from 50 on, rounded, and clamped to 1..255.
+func QualityTables(quality int) (luma, chroma [64]uint16) {
+	quality = min(max(quality, 1), 100)
+	scale := 200 - 2*quality
+	if quality < 50 {
+		scale = 5000 / quality
+	}
+	s := func(b uint16) uint16 {
+		return uint16(min(max((int(b)*scale+50)/100, 1), 255))
+	}
+	for i := range 64 {
+		luma[i], chroma[i] = s(stdLuminance[i]), s(stdChrominance[i])
+	}
+	return luma, chroma
+}
+
+// CoefCost is an upper bound of the bytes Coefficients allocates for an
+// image with this header: an int16 for every sample of every component,
+// MCU padding included, and the decoder.
+func (h Header) CoefCost() int64 {
+	const fixed = 64 << 10 // the decoder, its tables and the scan plan
+	return h.Samples()*2 + fixed
+}
