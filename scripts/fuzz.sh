@@ -27,6 +27,7 @@ ALL=(
 	./imaging:FuzzBMPRLE
 	./imaging:FuzzTIFFExtra
 	./imaging/internal/jpegscale:FuzzDecode
+	./imaging/internal/jpegscale:FuzzTranscode
 	./imaging/internal/heif:FuzzDecode
 	./imaging/internal/icc:FuzzParse
 	./handlers:FuzzRawBody

@@ -45,10 +45,8 @@ var ErrDamaged = errors.New("jpegscale: damaged JPEG")
 // information. target(i) returning nil keeps component i as it is.
 //
 // It refuses (errors wrapping ErrUnsupported) what Decode refuses, and also
-// 4-component (CMYK, YCCK) files, 3-component files whose identifiers spell
-// R, G, B (a decoder may take them as RGB without the JFIF marker), tables
-// with entries over 255 (not baseline), and coefficients out of the range an
-// 8-bit baseline encoder can code. Truncated or damaged files yield an error
+// 4-component (CMYK, YCCK) files and tables with entries over 255 (not
+// baseline). Truncated or damaged files yield an error
 // too (a *TruncatedError, a *FormatError or one wrapping ErrDamaged): the
 // caller falls back to decoding pixels, which handles damage.
 func Coefficients(data []byte, target func(i int) *[64]uint16) (*CoefFrame, error) {
@@ -82,11 +80,8 @@ func Coefficients(data []byte, target func(i int) *[64]uint16) (*CoefFrame, erro
 
 // checkCoefLayout refuses what Coefficients does not hand on: see there.
 func (d *decoder) checkCoefLayout() error {
-	switch {
-	case d.nComp == 4:
+	if d.nComp == 4 {
 		return unsupported("4-component JPEG")
-	case d.nComp == 3 && d.comp[0].id == 'R' && d.comp[1].id == 'G' && d.comp[2].id == 'B':
-		return unsupported("components named R, G, B")
 	}
 	return nil
 }
@@ -134,66 +129,10 @@ func requantise(c *CoefComponent, src *[64]int32, target *[64]uint16) error {
 					x = -((-2*n + d) / (2 * d))
 				}
 			}
-			// 8-bit baseline codes DC values in -1024..1023 (differences
-			// of 11 bits) and AC values of up to 10 bits.
-			if lim := int32(1023); x > lim || x < -lim-int32(btoi32(k == 0)) {
-				return unsupported(fmt.Sprintf("coefficient %d out of the baseline range", x))
-			}
 			b[z] = int16(x)
 		}
 	}
 	return nil
-}
-
-func btoi32(b bool) int32 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// Annex K's example tables, natural order: the base of libjpeg's quality
-// scaling.
-var (
-	stdLuminance = [64]uint16{
-		16, 11, 10, 16, 24, 40, 51, 61,
-		12, 12, 14, 19, 26, 58, 60, 55,
-		14, 13, 16, 24, 40, 57, 69, 56,
-		14, 17, 22, 29, 51, 87, 80, 62,
-		18, 22, 37, 56, 68, 109, 103, 77,
-		24, 35, 55, 64, 81, 104, 113, 92,
-		49, 64, 78, 87, 103, 121, 120, 101,
-		72, 92, 95, 98, 112, 100, 103, 99,
-	}
-	stdChrominance = [64]uint16{
-		17, 18, 24, 47, 99, 99, 99, 99,
-		18, 21, 26, 66, 99, 99, 99, 99,
-		24, 26, 56, 99, 99, 99, 99, 99,
-		47, 66, 99, 99, 99, 99, 99, 99,
-		99, 99, 99, 99, 99, 99, 99, 99,
-		99, 99, 99, 99, 99, 99, 99, 99,
-		99, 99, 99, 99, 99, 99, 99, 99,
-		99, 99, 99, 99, 99, 99, 99, 99,
-	}
-)
-
-// QualityTables returns the luminance and chrominance tables (natural
-// order) libjpeg's jpeg_set_quality(quality, force_baseline=TRUE) makes,
-// as cjpeg -quality does: Annex K's tables scaled by 5000/q below 50 and by
-// 200-2q from 50 on, rounded, and clamped to 1..255.
-func QualityTables(quality int) (luma, chroma [64]uint16) {
-	quality = min(max(quality, 1), 100)
-	scale := 200 - 2*quality
-	if quality < 50 {
-		scale = 5000 / quality
-	}
-	s := func(b uint16) uint16 {
-		return uint16(min(max((int(b)*scale+50)/100, 1), 255))
-	}
-	for i := range 64 {
-		luma[i], chroma[i] = s(stdLuminance[i]), s(stdChrominance[i])
-	}
-	return luma, chroma
 }
 
 // CoefCost is an upper bound of the bytes Coefficients allocates for an

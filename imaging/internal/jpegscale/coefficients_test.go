@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/imgsvc/imgsvc/imaging/internal/jpegenc"
 )
 
 // coefPlanes runs the 8×8 IDCT over a frame's dequantised coefficients,
@@ -167,9 +169,9 @@ func dqtTables(t *testing.T, data []byte) map[int][64]uint16 {
 	return tabs
 }
 
-// TestQualityTables checks the quality scaling against the tables
-// image/jpeg and cjpeg write (both scale Annex K as libjpeg's
-// jpeg_set_quality does).
+// TestQualityTables checks the tables the transcode requantises to against
+// those image/jpeg and cjpeg write (both scale Annex K as libjpeg's
+// jpeg_set_quality does), so that quality means what it means to them.
 func TestQualityTables(t *testing.T) {
 	m := genRGBA(16, 16, 1)
 	for _, q := range []int{1, 10, 25, 49, 50, 51, 75, 85, 90, 97, 100} {
@@ -177,7 +179,7 @@ func TestQualityTables(t *testing.T) {
 		if err := jpeg.Encode(&buf, m, &jpeg.Options{Quality: q}); err != nil {
 			t.Fatal(err)
 		}
-		l, c := QualityTables(q)
+		l, c := jpegenc.QuantTable(q, false), jpegenc.QuantTable(q, true)
 		tabs := dqtTables(t, buf.Bytes())
 		if tabs[0] != l || tabs[1] != c {
 			t.Errorf("quality %d: tables\n%v\n%v\nimage/jpeg wrote\n%v\n%v", q, l, c, tabs[0], tabs[1])
@@ -186,7 +188,7 @@ func TestQualityTables(t *testing.T) {
 	p := ppm(16, 16, 1)
 	for _, q := range []int{5, 50, 85, 95} {
 		out := runTool(t, p, "cjpeg", "-quality", strconv.Itoa(q), "-baseline") // as libvips forces
-		l, c := QualityTables(q)
+		l, c := jpegenc.QuantTable(q, false), jpegenc.QuantTable(q, true)
 		if tabs := dqtTables(t, out); tabs[0] != l || tabs[1] != c {
 			t.Errorf("quality %d: cjpeg wrote other tables: %v %v", q, tabs[0], tabs[1])
 		}
@@ -274,7 +276,7 @@ func equalInt16(a, b []int16) bool {
 // BenchmarkCoefficients entropy-decodes each corpus JPEG and requantises it
 // to quality 85.
 func BenchmarkCoefficients(b *testing.B) {
-	l, c := QualityTables(85)
+	l, c := jpegenc.QuantTable(85, false), jpegenc.QuantTable(85, true)
 	target := func(i int) *[64]uint16 {
 		if i == 0 {
 			return &l
