@@ -97,6 +97,14 @@ func (p *Pipeline) Run(ctx context.Context, src []byte, pl Plan) (res Result, er
 		}
 	}()
 	defer p.native.hold(pl.Native)()
+	if pl.transcode {
+		if res, ok := p.transcode(src, pl); ok {
+			if err := checkCtx(ctx); err != nil {
+				return Result{}, err
+			}
+			return res, nil
+		}
+	}
 	o := pl.Options
 	t := time.Now()
 	img, damage, err := p.decode(src, pl)

@@ -54,6 +54,7 @@ type Plan struct {
 	padWidth     int // contain: the canvas the resized image is centred on
 	padHeight    int
 	colour       colourPlan
+	transcode    bool // JPEG to JPEG with no pixel operation: re-encoded in the DCT domain (canTranscode)
 }
 
 // Plan reads src's header and works out the output size, the decode scale
@@ -123,6 +124,9 @@ func (p *Pipeline) Plan(src []byte, opt Options) (Plan, error) {
 	}
 	pl.DecodeScale = max(pl.scale.X, pl.scale.Y)
 	pl.Cost = pl.estimateCost()
+	if pl.transcode = pl.canTranscode(); pl.transcode {
+		pl.Cost = pl.transcodeCost(pl.Cost)
+	}
 	pl.Native = pl.nativeCost()
 	return pl, nil
 }
