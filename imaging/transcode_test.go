@@ -68,7 +68,9 @@ func TestTranscode_path(t *testing.T) {
 	p := NewPipeline(Limits{}, inline{}, log.observe)
 	src := encodeAs(t, newPhoto(203, 117), FormatJPEG)
 	rotated := withEXIFOrientation(src, 6)
-	srgb := func(t *testing.T) []byte { return withProfile(t, src, FormatJPEG, systemProfile(t, "ghostscript/srgb.icc")) }
+	srgb := func(t *testing.T) []byte {
+		return withProfile(t, src, FormatJPEG, systemProfile(t, "ghostscript/srgb.icc"))
+	}
 	wide := func(*testing.T) []byte { return withProfile(t, src, FormatJPEG, wideProfile()) }
 	for _, tt := range []struct {
 		name string
