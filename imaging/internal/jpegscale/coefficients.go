@@ -50,7 +50,7 @@ var ErrDamaged = errors.New("jpegscale: damaged JPEG")
 // too (a *TruncatedError, a *FormatError or one wrapping ErrDamaged): the
 // caller falls back to decoding pixels, which handles damage.
 func Coefficients(data []byte, target func(i int) *[64]uint16) (*CoefFrame, error) {
-	d := &decoder{data: data, denom: 1, bs: 8, coefOnly: true}
+	d := &decoder{data: data, denom: 1, bs: 8, coefOnly: true, coefTarget: target}
 	if _, err := d.decode(); err != nil {
 		return nil, err
 	}
@@ -65,14 +65,11 @@ func Coefficients(data []byte, target func(i int) *[64]uint16) (*CoefFrame, erro
 			// a scan is reported truncated, so this is progressive).
 			return nil, fmt.Errorf("%w: component %d has no scan", ErrDamaged, i)
 		}
-		var tq *[64]uint16
-		if target != nil {
-			tq = target(i)
-		}
-		out := &f.Components[i]
-		*out = CoefComponent{ID: c.id, H: c.h, V: c.v, BlocksW: c.bw, BlocksH: c.bh, Coeffs: c.coef}
-		if err := requantise(out, &c.srcQ, tq); err != nil {
-			return nil, err
+		f.Components[i] = CoefComponent{ID: c.id, H: c.h, V: c.v, Quant: c.rq.q,
+			BlocksW: c.bw, BlocksH: c.bh, Coeffs: c.coef}
+		if d.progressive {
+			// The scans kept zig-zag order, as they do for pixels.
+			c.rq.blocks(c.coef)
 		}
 	}
 	return f, nil
@@ -86,53 +83,68 @@ func (d *decoder) checkCoefLayout() error {
 	return nil
 }
 
-// requantise turns c.Coeffs, which hold blocks of zig-zag coefficients in
-// the source table src (zig-zag order), into natural order in the table
-// max(src, target) (natural order; nil: src), and sets c.Quant.
-func requantise(c *CoefComponent, src *[64]int32, target *[64]uint16) error {
-	// Per zig-zag position: the output table entry, and the rounding
-	// division that gets there (div == 0: unchanged).
-	var q [64]int32
-	var mul, div [64]int32
+// requant maps a component's coefficients from the source's table to the
+// output's, max(source, target) entry by entry, natural order: x becomes
+// round(x·qs/q), halves away from zero, which is x itself where q = qs:
+// (2|x|·qs + q) / 2q. The division is a multiply by a 40-bit reciprocal and
+// a shift, exact for numerators below 2^31 (|x| ≤ 2^15, qs ≤ 255).
+type requant struct {
+	q        [64]uint16 // the output table
+	mul, add [64]int64
+	recip    [64]uint64
+}
+
+// latchRequant sets component c's requantisation from its source table q
+// (zig-zag order), latched at its first scan as libjpeg latches tables.
+func (d *decoder) latchRequant(c *component, q *[64]int32) error {
+	var target *[64]uint16
+	if d.coefTarget != nil {
+		for i := range d.nComp {
+			if c == &d.comp[i] {
+				target = d.coefTarget(i)
+			}
+		}
+	}
+	r := &c.rq
 	for k := 0; k < 64; k++ {
 		z := zigzag[k]
-		qs := src[k]
+		qs := q[k]
 		if qs < 1 || qs > 255 {
 			return unsupported(fmt.Sprintf("quantisation table entry %d", qs))
 		}
-		q[k] = qs
+		qo := qs
 		if target != nil {
-			if qt := int32(target[z]); qt > qs {
-				q[k], mul[k], div[k] = qt, qs, qt
-			}
+			qo = max(qo, int32(target[z]))
 		}
-		c.Quant[z] = uint16(q[k])
+		r.q[z] = uint16(qo)
+		r.mul[z], r.add[z], r.recip[z] = 2*int64(qs), int64(qo), 1<<40/uint64(2*qo)+1
 	}
-	var blk [64]int16
-	coef := c.Coeffs
+	return nil
+}
+
+// apply requantises x, at natural position z.
+func (r *requant) apply(x int16, z uint8) int16 {
+	if x > 0 {
+		return int16(uint64(int64(x)*r.mul[z]+r.add[z]) * r.recip[z] >> 40)
+	}
+	return -int16(uint64(-int64(x)*r.mul[z]+r.add[z]) * r.recip[z] >> 40)
+}
+
+// blocks requantises blocks of zig-zag coefficients in place, into
+// natural order.
+func (r *requant) blocks(coef []int16) {
 	for off := 0; off+64 <= len(coef); off += 64 {
-		b := coef[off : off+64 : off+64]
-		copy(blk[:], b)
+		b := (*[64]int16)(coef[off : off+64])
+		blk := *b
 		for k, v := range blk {
 			z := zigzag[k]
 			if v == 0 {
 				b[z] = 0
 				continue
 			}
-			x := int32(v)
-			if d := div[k]; d != 0 {
-				// round(x·qs/qt), halves away from zero.
-				n := x * mul[k]
-				if n >= 0 {
-					x = (2*n + d) / (2 * d)
-				} else {
-					x = -((-2*n + d) / (2 * d))
-				}
-			}
-			b[z] = int16(x)
+			b[z] = r.apply(v, z)
 		}
 	}
-	return nil
 }
 
 // CoefCost is an upper bound of the bytes Coefficients allocates for an

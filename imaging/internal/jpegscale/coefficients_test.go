@@ -298,3 +298,48 @@ func BenchmarkCoefficients(b *testing.B) {
 		})
 	}
 }
+
+// TestRequantiseRounding checks the reciprocal division against exact
+// rounding for every coefficient of 8-bit JPEG and a spread of tables.
+func TestRequantiseRounding(t *testing.T) {
+	for _, qs := range []int32{1, 2, 3, 7, 16, 50, 99, 128, 254, 255} {
+		for q := qs; q <= 255; q++ {
+			c := CoefComponent{Coeffs: make([]int16, 4096)}
+			for i := range c.Coeffs {
+				c.Coeffs[i] = int16(i - 2048)
+			}
+			var src [64]int32
+			var target [64]uint16
+			for k := range src {
+				src[k], target[k] = qs, uint16(q)
+			}
+			d := &decoder{nComp: 1, coefTarget: func(int) *[64]uint16 { return &target }}
+			if err := d.latchRequant(&d.comp[0], &src); err != nil {
+				t.Fatal(err)
+			}
+			d.comp[0].rq.blocks(c.Coeffs)
+			for i, got := range c.Coeffs {
+				blk, k := i/64, i%64 // natural position k holds zig-zag entry unzig(k)
+				var zk int
+				for zk = 0; zigzag[zk] != uint8(k); zk++ {
+				}
+				x := int64(blk*64+zk) - 2048
+				n, d := 2*abs64(x)*int64(qs)+int64(q), 2*int64(q)
+				want := n / d
+				if x < 0 {
+					want = -want
+				}
+				if int64(got) != want {
+					t.Fatalf("qs %d, q %d: %d became %d, want %d", qs, q, x, got, want)
+				}
+			}
+		}
+	}
+}
+
+func abs64(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}

@@ -77,11 +77,14 @@ func (d *decoder) dcPixel(x int32) byte {
 func (d *decoder) output(c *component, last, bx, by int) {
 	blk := &d.blk
 	if d.coefOnly {
-		b := c.coef[(by*c.bw+bx)*64:][:64]
+		// Requantised, in natural order: see Coefficients.
+		b := (*[64]int16)(c.coef[(by*c.bw+bx)*64:][:64])
 		for k := 0; k <= last; k++ {
 			z := zigzag[k]
-			b[k] = int16(blk[z])
-			blk[z] = 0
+			if v := blk[z]; v != 0 {
+				b[z] = c.rq.apply(int16(v), z)
+				blk[z] = 0
+			}
 		}
 		return
 	}

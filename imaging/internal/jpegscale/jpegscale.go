@@ -116,7 +116,7 @@ type component struct {
 	pred    int32 // DC predictor
 	scanned bool  // a sequential scan of the component began
 
-	srcQ [64]int32 // Coefficients: the table latched at the first scan, zig-zag order
+	rq requant // Coefficients: the requantisation from the table latched at the first scan
 }
 
 type scanComp struct {
@@ -170,7 +170,10 @@ type decoder struct {
 	report       Report
 	moreWarnings int
 
-	coefOnly bool // Coefficients: keep the quantised coefficients, no pixels
+	// Coefficients: keep the quantised coefficients, no pixels, and
+	// requantise them to these tables.
+	coefOnly   bool
+	coefTarget func(int) *[64]uint16
 
 	br  bitReader
 	ar  arithDecoder

@@ -170,7 +170,9 @@ func (d *decoder) scaledQuant(c *component) error {
 	}
 	q := &d.quant[c.tq]
 	if d.coefOnly {
-		c.srcQ = *q
+		if err := d.latchRequant(c, q); err != nil {
+			return err
+		}
 		for k := range c.qs {
 			c.qs[k] = 1
 		}
