@@ -10,7 +10,8 @@ import (
 // BenchmarkTranscode re-encodes each corpus JPEG at full size
 // (format=jpeg&quality=85, nothing else) through Pipeline.Process, which
 // transcodes in the DCT domain, beside the pixel path (decode, encode) the
-// same job took before. out-bytes is the output's size.
+// same job took before. out-bytes is the output's size; cpu-ms/op (see
+// reportMS) is steadier than the wall time on a shared machine.
 //
 //	go test ./imaging/ -run '^$' -bench Transcode -count 5
 func BenchmarkTranscode(b *testing.B) {
@@ -32,6 +33,7 @@ func BenchmarkTranscode(b *testing.B) {
 		for _, path := range []string{"transcode", "pixels"} {
 			b.Run(filepath.Base(f)+"/"+path, func(b *testing.B) {
 				var res Result
+				cpu0 := cpuTime()
 				for b.Loop() {
 					pl, err := p.Plan(src, opt)
 					if err != nil {
@@ -45,6 +47,7 @@ func BenchmarkTranscode(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
+				reportMS(b, cpu0)
 				b.ReportMetric(float64(len(res.Data)), "out-bytes")
 			})
 		}

@@ -124,6 +124,7 @@ func (d *decoder) latchRequant(c *component, q *[64]int32) error {
 
 // apply requantises x, at natural position z.
 func (r *requant) apply(x int16, z uint8) int16 {
+	z &= 63
 	if x > 0 {
 		return int16(uint64(int64(x)*r.mul[z]+r.add[z]) * r.recip[z] >> 40)
 	}
@@ -145,6 +146,91 @@ func (r *requant) blocks(coef []int16) {
 			b[z] = r.apply(v, z)
 		}
 	}
+}
+
+// coefBlock decodes one sequential Huffman-coded block straight into
+// component c's coefficient buffer, requantised and in natural order:
+// baselineBlock (see there) without the dequantisation and the IDCT.
+func (d *decoder) coefBlock(c *component, dct, act *huffTable, bx, by int) error {
+	br := &d.br
+	acc, n := br.acc, br.n
+	if n < 32 {
+		acc, n = br.refill(acc, n)
+	}
+	var t int
+	if e := dct.lut[acc>>(64-lookBits)]; e != 0 {
+		l := uint(e >> 8)
+		acc <<= l
+		n -= int(l)
+		t = int(e & 0xFF)
+	} else {
+		var err error
+		if t, acc, n, err = slowCode(dct, acc, n); err != nil {
+			return err
+		}
+	}
+	if t > 15 {
+		return errBadDC
+	}
+	diff := extend(int32(acc>>(64-uint(t))&(1<<uint(t)-1)), t)
+	acc <<= uint(t)
+	n -= t
+	c.pred += diff
+	b := (*[64]int16)(c.coef[(by*c.bw+bx)*64:][:64])
+	rq := &c.rq
+	if v := int16(c.pred); v != 0 {
+		b[0] = rq.apply(v, 0)
+	}
+	for k := 1; k < 64; {
+		if n < 32 {
+			acc, n = br.refill(acc, n)
+		}
+		p := acc >> (64 - lookBits)
+		if f := act.fastAC[p]; f != 0 {
+			k += int(f>>8) & 15
+			l := uint(f & 0xFF)
+			acc <<= l
+			n -= int(l)
+			if k < 64 {
+				z := zigzag[k]
+				b[z] = rq.apply(int16(f>>16), z)
+			}
+			k++
+			continue
+		}
+		var rs int
+		if e := act.lut[p]; e != 0 {
+			l := uint(e >> 8)
+			acc <<= l
+			n -= int(l)
+			rs = int(e & 0xFF)
+		} else {
+			var err error
+			if rs, acc, n, err = slowCode(act, acc, n); err != nil {
+				br.acc, br.n = acc, n
+				return err
+			}
+		}
+		r, s := rs>>4, rs&15
+		if s == 0 {
+			if r != 15 {
+				break
+			}
+			k += 16
+			continue
+		}
+		k += r
+		v := extend(int32(acc>>(64-uint(s))&(1<<uint(s)-1)), s)
+		acc <<= uint(s)
+		n -= s
+		if k < 64 {
+			z := zigzag[k]
+			b[z] = rq.apply(int16(v), z)
+		}
+		k++
+	}
+	br.acc, br.n = acc, n
+	return nil
 }
 
 // CoefCost is an upper bound of the bytes Coefficients allocates for an

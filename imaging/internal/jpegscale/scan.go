@@ -252,6 +252,7 @@ const (
 	modeDCRefine
 	modeACFirst
 	modeACRefine
+	modeCoef // sequential, for Coefficients
 )
 
 // scanGeometry returns the scan's MCUs per row and rows of MCUs.
@@ -278,6 +279,8 @@ func (d *decoder) decodeScan(s *scanHeader) error {
 	}
 	var mode scanMode
 	switch {
+	case !d.progressive && d.coefOnly:
+		mode = modeCoef
 	case !d.progressive && d.denom == 8:
 		mode = modeBaselineDC
 	case !d.progressive:
@@ -374,6 +377,8 @@ func (d *decoder) huffMCU(s *scanHeader, mode scanMode, keep, mx, my int) error 
 				switch mode {
 				case modeBaseline:
 					err = d.baselineBlock(c, &d.dcTab[sc.td], &d.acTab[sc.ta], keep, bx, by)
+				case modeCoef:
+					err = d.coefBlock(c, &d.dcTab[sc.td], &d.acTab[sc.ta], bx, by)
 				case modeBaselineDC:
 					err = d.baselineBlock(c, &d.dcTab[sc.td], &d.acTab[sc.ta], 1, bx, by)
 				case modeDCFirst:
