@@ -18,20 +18,35 @@ const PhaseTranscode Phase = "transcode"
 // the quantised coefficients are requantised to the quality's tables and
 // entropy-coded again, with no IDCT, colour conversion or FDCT. The pixels
 // must come out as they are stored: no resize (a width or height equal to
-// the image's is none), crop, rotation, flip, filter or tone change; EXIF
-// orientation 1 or auto_orient=false; no colour conversion (no profile, a
-// profile Run finds to be sRGB, or color_profile=keep). The decoder must be
+// the image's is none), crop, rotation, flip, filter or tone change; an EXIF
+// orientation the DCT domain can apply losslessly, as jpegtran -perfect
+// does (1, auto_orient=false, or a mirrored side that is whole MCUs:
+// jpegscale.Header.Orientable); no colour conversion (no profile, a profile
+// Run finds to be sRGB, or color_profile=keep). The decoder must be
 // jpegscale's, for a grey or YCbCr file.
 func (pl *Plan) canTranscode() bool {
 	o, in := pl.Options, pl.Info
 	hd := in.hdr.jpeg
+	w, h := in.Width, in.Height
+	if o.AutoOrient {
+		w, h = in.DisplayWidth, in.DisplayHeight
+	}
 	return in.Format == FormatJPEG && pl.OutFormat == FormatJPEG &&
 		hd.Err == nil && (hd.Components == 1 || hd.Components == 3) && !in.hdr.cmyk &&
-		(in.Orientation == 1 || !o.AutoOrient) &&
+		(pl.orientation() == 1 || hd.Orientable(pl.orientation())) &&
 		o.Crop.Empty() && o.Rotate == 0 && o.Flip == "" && o.Blur == 0 && o.Sharpen == 0 &&
 		!o.Grayscale && o.Brightness == 0 && o.Contrast == 0 && o.Gamma == 1 &&
-		pl.OutWidth == in.Width && pl.OutHeight == in.Height && pl.padWidth == 0 &&
-		(pl.resizeWidth == 0 || pl.resizeWidth == in.Width && pl.resizeHeight == in.Height)
+		pl.OutWidth == w && pl.OutHeight == h && pl.padWidth == 0 &&
+		(pl.resizeWidth == 0 || pl.resizeWidth == w && pl.resizeHeight == h)
+}
+
+// orientation is the EXIF orientation the job turns upright: 1 (none) with
+// auto_orient=false.
+func (pl *Plan) orientation() int {
+	if !pl.Options.AutoOrient || pl.Info.Orientation < 1 {
+		return 1
+	}
+	return pl.Info.Orientation
 }
 
 // transcodeOut bounds the transcoded file: the source's entropy-coded data
@@ -60,6 +75,9 @@ func (pl *Plan) transcodeCost(pixel int64) int64 {
 		segs += pl.Info.hdr.icc.size() + pl.Info.hdr.icc.size()/64 // the profile and its APP2 headers
 	}
 	own := coef + pl.transcodeOut() + segs
+	if pl.orientation() >= 5 {
+		own += coef // a transpose copies the coefficients
+	}
 	fallback := coef + pl.decodeCost().Peak
 	return max(pixel, own+own/8+1<<20, fallback+fallback/8+1<<20)
 }
@@ -125,11 +143,12 @@ func (p *Pipeline) transcode(src []byte, pl Plan) (Result, bool) {
 		n += int64(len(s))
 	}
 	w := &capWriter{b: make([]byte, 0, n)}
-	if err := jpegscale.Transcode(w, src, qualityOr(o.Quality, DefaultQuality), segs); err != nil {
+	to := jpegscale.TranscodeOptions{Quality: qualityOr(o.Quality, DefaultQuality), Orientation: pl.orientation(), Segments: segs}
+	if err := jpegscale.Transcode(w, src, to); err != nil {
 		return Result{}, false
 	}
 	p.observe(PhaseTranscode, FormatJPEG, time.Since(t))
-	return Result{Data: w.b, Format: FormatJPEG, Width: pl.Info.Width, Height: pl.Info.Height, Input: pl.Info}, true
+	return Result{Data: w.b, Format: FormatJPEG, Width: pl.OutWidth, Height: pl.OutHeight, Input: pl.Info}, true
 }
 
 // jpegProfileSegments splits an ICC profile into APP2 ICC_PROFILE segments,

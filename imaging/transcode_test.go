@@ -258,3 +258,50 @@ func TestTranscode_damaged(t *testing.T) {
 		t.Errorf("truncated: err %v", err)
 	}
 }
+
+// TestTranscode_orientation checks that an EXIF orientation is applied in
+// the DCT domain when the mirrored sides are whole MCUs, giving the pixel
+// path's picture, and that the output says orientation 1.
+func TestTranscode_orientation(t *testing.T) {
+	var log phaseLog
+	p := NewPipeline(Limits{}, inline{}, log.observe)
+	base := encodeAs(t, newQuadrants(208, 112), FormatJPEG) // whole 16×16 MCUs
+	for o := 2; o <= 8; o++ {
+		src := withEXIFOrientation(base, uint16(o))
+		opt := DefaultOptions()
+		opt.Strip = false
+		pl, err := p.Plan(src, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !pl.transcode {
+			t.Fatalf("orientation %d: the plan does not transcode", o)
+		}
+		log.take()
+		fast, err := p.Run(context.Background(), src, pl)
+		if err != nil || !transcoded(log.take()) {
+			t.Fatalf("orientation %d: %v, or not transcoded", o, err)
+		}
+		pl.transcode = false
+		slow, err := p.Run(context.Background(), src, pl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b := decodeResult(t, fast), decodeResult(t, slow)
+		if a.Bounds() != b.Bounds() || fast.Width != slow.Width || fast.Height != slow.Height {
+			t.Fatalf("orientation %d: %v (%dx%d), pixel path %v (%dx%d)", o, a.Bounds(), fast.Width, fast.Height, b.Bounds(), slow.Width, slow.Height)
+		}
+		if ps := rgbPSNR(a, b); ps < 30 {
+			t.Errorf("orientation %d: PSNR %.1f dB against the pixel path", o, ps)
+		}
+		if got := Orientation(FormatJPEG, fast.Data); got != 1 {
+			t.Errorf("orientation %d: the output's Exif says %d", o, got)
+		}
+	}
+	// Not whole MCUs: the pixel path turns it.
+	src := withEXIFOrientation(encodeAs(t, newQuadrants(203, 117), FormatJPEG), 6)
+	res := processQ(t, p, src, nil)
+	if transcoded(log.take()) || res.Width != 117 || res.Height != 203 {
+		t.Errorf("203x117, orientation 6: %dx%d, transcoded %v", res.Width, res.Height, transcoded(log.phases))
+	}
+}

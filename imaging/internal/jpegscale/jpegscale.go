@@ -204,6 +204,8 @@ type Header struct {
 	Err error
 
 	blocks [4][2]int // per component: blocks per row and rows of blocks, MCU-padded
+	mcuW   int       // the MCU's width and height in pixels (see Orientable)
+	mcuH   int
 	// ncoef[k][i] is how many coefficients a progressive decode at 1/2^k
 	// keeps per block of component i (refinement scans may need more than
 	// the scale shows).
@@ -218,6 +220,7 @@ func Probe(data []byte) Header {
 	for i := range min(d.nComp, 4) {
 		h.blocks[i] = [2]int{d.comp[i].bw, d.comp[i].bh}
 	}
+	h.mcuW, h.mcuH = 8*d.hmax, 8*d.vmax
 	if err == nil && d.progressive {
 		scans := d.scanHeaders() // one walk over the entropy-coded data for all four scales
 		if h.Err = d.checkScans(len(scans)); h.Err != nil {

@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/imgsvc/imgsvc/imaging/internal/jpegenc"
 )
 
 // psnr compares two images' RGB samples, in dB (+Inf when identical).
@@ -117,7 +119,7 @@ func TestTranscode(t *testing.T) {
 	_, djpegErr := exec.LookPath("djpeg")
 	for _, c := range transcodeCases(t) {
 		var out bytes.Buffer
-		if err := Transcode(&out, c.data, 85, nil); err != nil {
+		if err := Transcode(&out, c.data, TranscodeOptions{Quality: 85}); err != nil {
 			t.Errorf("%s: %v", c.name, err)
 			continue
 		}
@@ -163,7 +165,7 @@ func TestTranscodeSameQuality(t *testing.T) {
 	for _, c := range transcodeCases(t) {
 		for _, q := range []int{95, 98} {
 			var out bytes.Buffer
-			if err := Transcode(&out, c.data, q, nil); err != nil {
+			if err := Transcode(&out, c.data, TranscodeOptions{Quality: q}); err != nil {
 				t.Fatalf("%s: %v", c.name, err)
 			}
 			a, err := Coefficients(c.data, nil)
@@ -195,7 +197,7 @@ func TestTranscodeSegments(t *testing.T) {
 	data := fixture(t, "seq-2x2-37x23.jpg")
 	exif := append([]byte{0xFF, 0xE1, 0, 14}, "Exif\x00\x00II*\x00\x08\x00"...)
 	var out bytes.Buffer
-	if err := Transcode(&out, data, 80, [][]byte{exif}); err != nil {
+	if err := Transcode(&out, data, TranscodeOptions{Quality: 80, Segments: [][]byte{exif}}); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Contains(out.Bytes()[:64], exif) {
@@ -209,15 +211,16 @@ func FuzzTranscode(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*.jpg")
 	for _, p := range files {
 		if b, err := os.ReadFile(p); err == nil && len(b) < 8<<10 {
-			f.Add(b, 85)
+			f.Add(b, 85, 1)
+			f.Add(b, 50, 6)
 		}
 	}
-	f.Fuzz(func(t *testing.T, data []byte, q int) {
+	f.Fuzz(func(t *testing.T, data []byte, q, o int) {
 		if h := Probe(data); h.Err != nil || h.Width*h.Height > 1<<20 {
 			return
 		}
 		var out bytes.Buffer
-		if err := Transcode(&out, data, q, nil); err != nil {
+		if err := Transcode(&out, data, TranscodeOptions{Quality: q, Orientation: o}); err != nil {
 			return
 		}
 		if _, err := Decode(out.Bytes(), 1); err != nil {
@@ -227,4 +230,118 @@ func FuzzTranscode(f *testing.F) {
 			t.Fatalf("image/jpeg cannot decode the transcoded file: %v", err)
 		}
 	})
+}
+
+// orientImage turns img upright for EXIF orientation o, pixel by pixel.
+func orientImage(img image.Image, o int) *image.RGBA {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	ow, oh := w, h
+	if o >= 5 {
+		ow, oh = h, w
+	}
+	out := image.NewRGBA(image.Rect(0, 0, ow, oh))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			var dx, dy int
+			switch o {
+			case 1:
+				dx, dy = x, y
+			case 2:
+				dx, dy = w-1-x, y
+			case 3:
+				dx, dy = w-1-x, h-1-y
+			case 4:
+				dx, dy = x, h-1-y
+			case 5:
+				dx, dy = y, x
+			case 6:
+				dx, dy = h-1-y, x
+			case 7:
+				dx, dy = h-1-y, w-1-x
+			case 8:
+				dx, dy = y, w-1-x
+			}
+			out.Set(dx, dy, img.At(b.Min.X+x, b.Min.Y+y))
+		}
+	}
+	return out
+}
+
+// TestTranscodeOrient checks the lossless orientations against turning the
+// source's pixels: the same image but for the IDCT's rounding, at the
+// source's quality (no requantisation) and at a lower one (the tables are
+// the quality's whichever way the image turned).
+func TestTranscodeOrient(t *testing.T) {
+	type src struct {
+		name string
+		data []byte
+	}
+	m := genRGBA(64, 48, 11)
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, m, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	srcs := []src{{"image/jpeg 4:2:0 64x48", bytes.Clone(buf.Bytes())}}
+	g := image.NewGray(image.Rect(0, 0, 40, 24))
+	for i := range g.Pix {
+		g.Pix[i] = m.Pix[4*i]
+	}
+	buf.Reset()
+	if err := jpeg.Encode(&buf, g, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	srcs = append(srcs, src{"image/jpeg grey 40x24", buf.Bytes()})
+	if _, err := exec.LookPath("cjpeg"); err == nil {
+		srcs = append(srcs, src{"cjpeg 4:2:2 progressive 48x32", runTool(t, ppm(48, 32, 4), "cjpeg", "-quality", "90", "-sample", "2x1", "-progressive")})
+	}
+	for _, s := range srcs {
+		h := Probe(s.data)
+		ref := srcDecode(t, s.name, s.data)
+		upright := map[int]float64{}
+		for o := 1; o <= 8; o++ {
+			if !h.Orientable(o) {
+				t.Fatalf("%s: orientation %d: not orientable", s.name, o)
+			}
+			for _, q := range []int{90, 60} {
+				var out bytes.Buffer
+				if err := Transcode(&out, s.data, TranscodeOptions{Quality: q, Orientation: o}); err != nil {
+					t.Fatalf("%s orientation %d: %v", s.name, o, err)
+				}
+				got := stdDecode(t, s.name, out.Bytes())
+				want := orientImage(ref, o)
+				if got.Bounds() != want.Bounds() {
+					t.Fatalf("%s orientation %d: %v, want %v", s.name, o, got.Bounds(), want.Bounds())
+				}
+				p := psnr(want, got)
+				if o == 1 {
+					upright[q] = p
+				}
+				// At the source's quality a mirror differs only by
+				// the IDCT's rounding, a transpose also by the
+				// requantisation to the quality's (asymmetric) tables;
+				// at a lower quality the loss is the upright image's,
+				// give or take the transposed tables.
+				if q == 90 && p < 40 || q == 60 && p < upright[q]-1 {
+					t.Errorf("%s orientation %d q%d: PSNR %.1f dB against the turned source (upright: %.1f)", s.name, o, q, p, upright[q])
+				}
+				if o == 6 && q == 60 {
+					if tabs := dqtTables(t, out.Bytes()); tabs[0] != jpegenc.QuantTable(60, false) {
+						t.Errorf("%s: the luma table is not quality 60's: %v", s.name, tabs[0])
+					}
+				}
+			}
+		}
+	}
+	// 37×23 is not whole MCUs: mirrors are refused, a transpose is not.
+	data := fixture(t, "seq-2x2-37x23.jpg")
+	for o, ok := range map[int]bool{1: true, 2: false, 4: false, 5: true, 6: false} {
+		if got := Probe(data).Orientable(o); got != ok {
+			t.Errorf("37x23 orientation %d: Orientable %v, want %v", o, got, ok)
+		}
+		var out bytes.Buffer
+		if err := Transcode(&out, data, TranscodeOptions{Quality: 80, Orientation: o}); (err == nil) != ok {
+			t.Errorf("37x23 orientation %d: Transcode error %v", o, err)
+		}
+	}
 }
