@@ -125,10 +125,10 @@ func (d *decoder) latchRequant(c *component, q *[64]int32) error {
 // apply requantises x, at natural position z.
 func (r *requant) apply(x int16, z uint8) int16 {
 	z &= 63
-	if x > 0 {
-		return int16(uint64(int64(x)*r.mul[z]+r.add[z]) * r.recip[z] >> 40)
-	}
-	return -int16(uint64(-int64(x)*r.mul[z]+r.add[z]) * r.recip[z] >> 40)
+	s := int64(x) >> 15 // -1 for negative x, else 0: no branch
+	a := (int64(x) ^ s) - s
+	q := int64(uint64(a*r.mul[z]+r.add[z]) * r.recip[z] >> 40)
+	return int16((q ^ s) - s)
 }
 
 // blocks requantises blocks of zig-zag coefficients in place, into
