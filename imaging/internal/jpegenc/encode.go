@@ -27,9 +27,15 @@ type EncodeOptions struct {
 	Quality int
 	// Subsampling of chroma; the zero value is 4:2:0.
 	Subsampling Subsampling
-	// OptimizeHuffman builds optimal Huffman tables for the image (smaller
-	// files; see Cost for the memory it takes).
+	// OptimizeHuffman builds optimal Huffman tables for the image, which
+	// makes files some 2-10% smaller. It keeps the quantised coefficients
+	// of the whole image between its two passes (2 bytes a sample; Cost
+	// counts them) unless Recompute is set.
 	OptimizeHuffman bool
+	// Recompute makes OptimizeHuffman compute the coefficients again in
+	// its second pass instead of keeping them: memory stays one MCU row
+	// high, but encoding takes longer.
+	Recompute bool
 	// Segments are written after SOI, as in Options.
 	Segments [][]byte
 }
@@ -44,9 +50,14 @@ type encoder struct {
 	// Strips of one MCU row of samples: luma 8*sub rows, chroma 8 rows.
 	y, cb, cr []uint8
 	qz        [2]*quantizer
-	comps     []Component   // one MCU row of coefficients
-	fill      func(row int) // fills the strips for MCU row
-	minY      int
+	comps     []Component // one MCU row of coefficients, in zigzag order
+	masks     [][]uint64  // for each block, the bitmap of its non-zero coefficients
+	// With OptimizeHuffman and not Recompute, comps and masks are views
+	// of one MCU row of these, the whole image's.
+	all      []Component
+	allMasks [][]uint64
+	fill     func(row int) // fills the strips for MCU row
+	minY     int
 }
 
 // Encode writes img as a baseline JPEG: 4:2:0 or 4:4:4 YCbCr, or one
@@ -67,11 +78,12 @@ func Encode(w io.Writer, img image.Image, o EncodeOptions) error {
 	var t tables
 	bw := &bitWriter{w: w, buf: make([]byte, 0, flushAt+1024)}
 	if o.OptimizeHuffman {
-		// First pass: statistics. The second recomputes the coefficients
-		// rather than keeping them (see Cost).
+		// First pass: statistics.
 		for r := 0; r < rows; r++ {
 			e.transform(r)
-			forEachBlock(e.comps, &e.lay, r, r+1, r, t.count)
+			forEachBlock(e.comps, &e.lay, r, r+1, r, func(ci, bi int) {
+				t.count(ci, block(&e.comps[ci], bi), e.masks[ci][bi])
+			})
 		}
 		if t.outOfRange {
 			return errRange
@@ -87,13 +99,18 @@ func Encode(w io.Writer, img image.Image, o EncodeOptions) error {
 		return err
 	}
 	ok := true
-	enc := func(ci int, b *[64]int16) {
+	enc := func(ci, bi int) {
 		k := tableOf(ci)
-		ok = encodeBlock(bw, b, &t.prevDC[ci], &t.dc[k], &t.ac[k]) && ok
+		ok = encodeBlock(bw, block(&e.comps[ci], bi), e.masks[ci][bi], &t.prevDC[ci], &t.dc[k], &t.ac[k]) && ok
 	}
-	for r := 0; r < rows && bw.err == nil; r++ {
-		e.transform(r)
-		forEachBlock(e.comps, &e.lay, r, r+1, r, enc)
+	if e.all != nil {
+		e.comps, e.masks = e.all, e.allMasks
+		forEachBlock(e.all, &e.lay, 0, rows, 0, enc)
+	} else {
+		for r := 0; r < rows && bw.err == nil; r++ {
+			e.transform(r)
+			forEachBlock(e.comps, &e.lay, r, r+1, r, enc)
+		}
 	}
 	if !ok {
 		return errRange
@@ -130,39 +147,71 @@ func newEncoder(w, h int, grey bool, o EncodeOptions) *encoder {
 			e.comps = append(e.comps, Component{ID: i, H: 1, V: 1, Quant: cq, BlocksW: e.lay.mcusX, BlocksH: 1})
 		}
 	}
+	keep := o.OptimizeHuffman && !o.Recompute
+	rows := 1
+	if keep {
+		rows = e.lay.mcuRows(e.ncomp)
+		e.all = make([]Component, len(e.comps))
+		e.allMasks = make([][]uint64, len(e.comps))
+	}
 	for i := range e.comps {
 		c := &e.comps[i]
-		c.Coeffs = make([]int16, c.BlocksW*c.BlocksH*64)
+		n := c.BlocksW * c.BlocksH
+		coeffs, masks := make([]int16, n*64*rows), make([]uint64, n*rows)
+		c.Coeffs = coeffs[:n*64]
+		e.masks = append(e.masks, masks[:n])
+		if keep {
+			e.all[i] = *c
+			e.all[i].Coeffs, e.all[i].BlocksH = coeffs, c.BlocksH*rows
+			e.allMasks[i] = masks
+		}
 	}
 	return e
 }
 
 // Cost is the most Encode allocates for a w×h image with these options,
-// besides what it writes: one MCU row of samples, coefficients and
-// converted source rows, and the output buffer. With OptimizeHuffman the
-// coefficients are computed twice rather than kept, so the cost is the
-// same.
+// besides what it writes: one MCU row of samples, its coefficients and
+// converted source rows, and the output buffer; with OptimizeHuffman but
+// not Recompute, the coefficients of the whole image.
 func Cost(w, h int, o EncodeOptions) int64 {
 	mw := int64(ceilDiv(max(w, 1), 16) * 16)
-	// Luma strip (16 rows) and two chroma strips (8 rows of half or full
-	// width); coefficients of one MCU row (2 bytes a sample); source rows
-	// converted to RGBA (two) or chroma rows gathered (four).
-	samples := mw*16 + 2*mw*8
-	n := samples + 2*samples + 2*int64(w)*4 + 4*int64(w)
-	return n + flushAt + 1024 + 16<<10
+	// Samples in a row of pixels: luma and two chroma, halved both ways
+	// with 4:2:0 (grey images are counted as colour ones).
+	perRow := 3 * mw
+	if o.Subsampling == Subsample420 {
+		perRow = mw * 3 / 2
+	}
+	strips := perRow * 16
+	// Coefficients, 2 bytes a sample, and a mask of 8 bytes a block of 64,
+	// for one MCU row or the whole image.
+	rows := int64(16)
+	if o.OptimizeHuffman && !o.Recompute {
+		rows = int64(ceilDiv(max(h, 1), 16) * 16)
+	}
+	coeffs := perRow * rows * (2*64 + 8) / 64
+	// Source rows converted to RGBA (two) or chroma rows gathered (four).
+	conv := 2*int64(w)*4 + 4*int64(w)
+	return strips + coeffs + conv + flushAt + 64<<10
 }
 
 // transform computes MCU row r's coefficients into e.comps.
 func (e *encoder) transform(r int) {
+	if e.all != nil {
+		for i := range e.comps {
+			n := e.comps[i].BlocksW * e.comps[i].BlocksH
+			e.comps[i].Coeffs = e.all[i].Coeffs[r*n*64 : (r+1)*n*64]
+			e.masks[i] = e.allMasks[i][r*n : (r+1)*n]
+		}
+	}
 	e.fill(r)
 	c := &e.comps[0]
-	fdctStrip(e.y, e.ys, c, e.sub, e.qz[0])
+	fdctStrip(e.y, e.ys, c, e.sub, e.qz[0], e.masks[0])
 	if e.sub == 2 {
 		e.dummyBlocks(r)
 	}
 	if e.ncomp == 3 {
-		fdctStrip(e.cb, e.cs, &e.comps[1], 1, e.qz[1])
-		fdctStrip(e.cr, e.cs, &e.comps[2], 1, e.qz[1])
+		fdctStrip(e.cb, e.cs, &e.comps[1], 1, e.qz[1], e.masks[1])
+		fdctStrip(e.cr, e.cs, &e.comps[2], 1, e.qz[1], e.masks[2])
 	}
 }
 
@@ -176,27 +225,30 @@ func (e *encoder) dummyBlocks(r int) {
 	if !bottom && !right {
 		return
 	}
-	flat := func(b *[64]int16, dc int16) {
+	flat := func(bx, by int, dc int16) {
+		b := blockAt(c, bx, by)
 		*b = [64]int16{}
 		b[0] = dc
+		e.masks[0][by*c.BlocksW+bx] = 0
 	}
 	for mx := 0; mx < e.lay.mcusX; mx++ {
 		if right && mx == e.lay.mcusX-1 {
-			flat(blockAt(c, 2*mx+1, 0), blockAt(c, 2*mx, 0)[0])
+			flat(2*mx+1, 0, blockAt(c, 2*mx, 0)[0])
 			if !bottom {
-				flat(blockAt(c, 2*mx+1, 1), blockAt(c, 2*mx, 1)[0])
+				flat(2*mx+1, 1, blockAt(c, 2*mx, 1)[0])
 			}
 		}
 		if bottom {
 			dc := blockAt(c, 2*mx+1, 0)[0]
-			flat(blockAt(c, 2*mx, 1), dc)
-			flat(blockAt(c, 2*mx+1, 1), dc)
+			flat(2*mx, 1, dc)
+			flat(2*mx+1, 1, dc)
 		}
 	}
 }
 
-// fdctStrip transforms rows block rows of a strip into c's blocks.
-func fdctStrip(s []uint8, stride int, c *Component, rows int, qz *quantizer) {
+// fdctStrip transforms rows block rows of a strip into c's blocks (zigzag
+// order) and their masks.
+func fdctStrip(s []uint8, stride int, c *Component, rows int, qz *quantizer, masks []uint64) {
 	for by := 0; by < rows; by++ {
 		for bx := 0; bx < c.BlocksW; bx++ {
 			var d [64]int32
@@ -208,7 +260,7 @@ func fdctStrip(s []uint8, stride int, c *Component, rows int, qz *quantizer) {
 				}
 			}
 			fdct(&d)
-			qz.quantize(&d, blockAt(c, bx, by))
+			masks[by*c.BlocksW+bx] = qz.quantizeZigzag(&d, blockAt(c, bx, by))
 		}
 	}
 }
@@ -274,6 +326,16 @@ func (e *encoder) filler(img image.Image) func(int) {
 				row[i] = uint8((uint32(p[i])*a + 127) / 255)
 				row[i+1] = uint8((uint32(p[i+1])*a + 127) / 255)
 				row[i+2] = uint8((uint32(p[i+2])*a + 127) / 255)
+			}
+			return row
+		})
+	}
+	if m, ok := img.(image.RGBA64Image); ok {
+		// RGBA64At returns a value, not an interface: no allocation.
+		return e.rgbaFiller(func(y int, row []uint8) []uint8 {
+			for x := 0; x < e.w; x++ {
+				c := m.RGBA64At(b.Min.X+x, y)
+				row[4*x], row[4*x+1], row[4*x+2] = uint8(c.R>>8), uint8(c.G>>8), uint8(c.B>>8)
 			}
 			return row
 		})

@@ -6,6 +6,8 @@ import (
 	"image/color"
 	"image/draw"
 	"image/jpeg"
+	"io"
+	"runtime"
 	"testing"
 )
 
@@ -160,5 +162,49 @@ func TestEncode_errors(t *testing.T) {
 	}
 	if err := Encode(&bytes.Buffer{}, image.NewGray(image.Rect(0, 0, 70000, 1)), EncodeOptions{}); err == nil {
 		t.Error("70000 wide: no error")
+	}
+}
+
+func TestZigzagTables(t *testing.T) {
+	for i, n := range unzig {
+		if zigzagOf[n] != uint8(i) {
+			t.Errorf("zigzagOf[%d] = %d, want %d", n, zigzagOf[n], i)
+		}
+	}
+	// quantizeZigzag agrees with quantize followed by zigzag.
+	q := QuantTable(50, false)
+	qz := newQuantizer(&q)
+	var d [64]int32
+	for i := range d {
+		d[i] = int32(i*i*37%2000) - 1000
+	}
+	var nat, z1, z2 [64]int16
+	qz.quantize(&d, &nat)
+	m1 := zigzag(&nat, &z1)
+	m2 := qz.quantizeZigzag(&d, &z2)
+	if z1 != z2 || m1 != m2&^1 {
+		t.Errorf("quantizeZigzag %v %x, want %v %x", z2, m2, z1, m1)
+	}
+}
+
+// TestCost checks Cost against what Encode allocates.
+func TestCost(t *testing.T) {
+	for _, sz := range []image.Point{{1, 1}, {333, 17}, {640, 480}, {97, 1001}} {
+		for _, o := range []EncodeOptions{{}, {Subsampling: Subsample444}, {OptimizeHuffman: true},
+			{OptimizeHuffman: true, Subsampling: Subsample444}, {OptimizeHuffman: true, Recompute: true}} {
+			for _, kind := range []string{"NRGBA-alpha", "RGBA64", "YCbCr422", "Gray"} {
+				src := asType(testPhoto(sz.X, sz.Y, 2), kind)
+				var m0, m1 runtime.MemStats
+				runtime.ReadMemStats(&m0)
+				if err := Encode(io.Discard, src, o); err != nil {
+					t.Fatal(err)
+				}
+				runtime.ReadMemStats(&m1)
+				got, want := int64(m1.TotalAlloc-m0.TotalAlloc), Cost(sz.X, sz.Y, o)
+				if got > want {
+					t.Errorf("%v %s %+v: allocated %d bytes, Cost says %d", sz, kind, o, got, want)
+				}
+			}
+		}
 	}
 }

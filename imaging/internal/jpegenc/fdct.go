@@ -113,6 +113,34 @@ func newQuantizer(q *[64]uint16) *quantizer {
 	return z
 }
 
+// zigzagOf[i] is the zigzag position of natural-order index i.
+var zigzagOf = [64]uint8{
+	0, 1, 5, 6, 14, 15, 27, 28,
+	2, 4, 7, 13, 16, 26, 29, 42,
+	3, 8, 12, 17, 25, 30, 41, 43,
+	9, 11, 18, 24, 31, 40, 44, 53,
+	10, 19, 23, 32, 39, 45, 52, 54,
+	20, 22, 33, 38, 46, 51, 55, 60,
+	21, 34, 37, 47, 50, 56, 59, 61,
+	35, 36, 48, 49, 57, 58, 62, 63,
+}
+
+// quantizeZigzag stores the quantised coefficients of an FDCT output in
+// zigzag order and returns the bitmap of the non-zero ones.
+func (z *quantizer) quantizeZigzag(d *[64]int32, out *[64]int16) uint64 {
+	var mask uint64
+	for i := 0; i < 64; i++ {
+		x := d[i]
+		s := x >> 31
+		a := uint32((x ^ s) - s)
+		q := int32((uint64(a+z.half[i]) * z.recip[i]) >> 40)
+		k := zigzagOf[i] & 63
+		out[k] = int16((q ^ s) - s)
+		mask |= uint64((uint32(q)|uint32(-q))>>31) << k
+	}
+	return mask
+}
+
 // quantize stores the quantised coefficients of an FDCT output.
 func (z *quantizer) quantize(d *[64]int32, out *[64]int16) {
 	for i := 0; i < 64; i++ {
