@@ -107,10 +107,10 @@ type corpusEncoder struct {
 var cjpegCPU time.Duration
 
 func corpusEncoders(quality int) []corpusEncoder {
-	ours := func(opt bool, recompute ...bool) func(testing.TB, *image.NRGBA, string) []byte {
+	ours := func(opt bool, stats Statistics) func(testing.TB, *image.NRGBA, string) []byte {
 		return func(tb testing.TB, img *image.NRGBA, _ string) []byte {
 			var buf bytes.Buffer
-			o := EncodeOptions{Quality: quality, OptimizeHuffman: opt, Recompute: len(recompute) > 0}
+			o := EncodeOptions{Quality: quality, OptimizeHuffman: opt, Statistics: stats}
 			if err := Encode(&buf, img, o); err != nil {
 				tb.Fatal(err)
 			}
@@ -129,8 +129,8 @@ func corpusEncoders(quality int) []corpusEncoder {
 		}
 	}
 	return []corpusEncoder{
-		{"jpegenc", ours(false)},
-		{"jpegenc-optimize", ours(true)},
+		{"jpegenc", ours(false, 0)},
+		{"jpegenc-optimize", ours(true, StatsKeep)},
 		{"image-jpeg", func(tb testing.TB, img *image.NRGBA, _ string) []byte {
 			var buf bytes.Buffer
 			// As imgsvc called it: an opaque NRGBA re-labelled as RGBA,
@@ -143,7 +143,8 @@ func corpusEncoders(quality int) []corpusEncoder {
 		}},
 		{"cjpeg", cjpeg()},
 		{"cjpeg-optimize", cjpeg("-optimize")},
-		{"jpegenc-optimize-recompute", ours(true, true)},
+		{"jpegenc-optimize-recompute", ours(true, StatsRecompute)},
+		{"jpegenc-optimize-sampled", ours(true, StatsSampled)},
 	}
 }
 

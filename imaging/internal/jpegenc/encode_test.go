@@ -191,7 +191,8 @@ func TestZigzagTables(t *testing.T) {
 func TestCost(t *testing.T) {
 	for _, sz := range []image.Point{{1, 1}, {333, 17}, {640, 480}, {97, 1001}} {
 		for _, o := range []EncodeOptions{{}, {Subsampling: Subsample444}, {OptimizeHuffman: true},
-			{OptimizeHuffman: true, Subsampling: Subsample444}, {OptimizeHuffman: true, Recompute: true}} {
+			{OptimizeHuffman: true, Subsampling: Subsample444}, {OptimizeHuffman: true, Statistics: StatsRecompute},
+			{OptimizeHuffman: true, Statistics: StatsSampled}} {
 			for _, kind := range []string{"NRGBA-alpha", "RGBA64", "YCbCr422", "Gray"} {
 				src := asType(testPhoto(sz.X, sz.Y, 2), kind)
 				var m0, m1 runtime.MemStats
@@ -206,5 +207,42 @@ func TestCost(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestEncode_statistics checks the ways of gathering statistics: the two
+// exact ones give the same file, the sampled one decodes the same and is
+// close in size.
+func TestEncode_statistics(t *testing.T) {
+	src := testPhoto(300, 420, 4) // 27 MCU rows: the sampled pass skips some
+	enc := func(o EncodeOptions) []byte {
+		var buf bytes.Buffer
+		if err := Encode(&buf, src, o); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	std := enc(EncodeOptions{Quality: 80})
+	keep := enc(EncodeOptions{Quality: 80, OptimizeHuffman: true})
+	again := enc(EncodeOptions{Quality: 80, OptimizeHuffman: true, Statistics: StatsRecompute})
+	sampled := enc(EncodeOptions{Quality: 80, OptimizeHuffman: true, Statistics: StatsSampled})
+	if !bytes.Equal(keep, again) {
+		t.Errorf("StatsKeep and StatsRecompute differ: %d and %d bytes", len(keep), len(again))
+	}
+	if len(sampled) < len(keep) || len(sampled) > len(keep)*102/100 || len(sampled) >= len(std) {
+		t.Errorf("sampled %d bytes; optimal %d, standard %d", len(sampled), len(keep), len(std))
+	}
+	a, _ := jpeg.Decode(bytes.NewReader(std))
+	for name, data := range map[string][]byte{"keep": keep, "sampled": sampled} {
+		b, err := jpeg.Decode(bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if d := maxDiff(a, b); d != 0 {
+			t.Errorf("%s decodes differently from standard tables: max difference %d", name, d)
+		}
+	}
+	if p := psnr(a, djpeg(t, sampled)); p < 38 {
+		t.Errorf("djpeg and image/jpeg decodes of the sampled file differ: PSNR %.2f dB", p)
 	}
 }

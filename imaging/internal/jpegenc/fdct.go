@@ -125,22 +125,6 @@ var zigzagOf = [64]uint8{
 	35, 36, 48, 49, 57, 58, 62, 63,
 }
 
-// quantizeZigzag stores the quantised coefficients of an FDCT output in
-// zigzag order and returns the bitmap of the non-zero ones.
-func (z *quantizer) quantizeZigzag(d *[64]int32, out *[64]int16) uint64 {
-	var mask uint64
-	for i := 0; i < 64; i++ {
-		x := d[i]
-		s := x >> 31
-		a := uint32((x ^ s) - s)
-		q := int32((uint64(a+z.half[i]) * z.recip[i]) >> 40)
-		k := zigzagOf[i] & 63
-		out[k] = int16((q ^ s) - s)
-		mask |= uint64((uint32(q)|uint32(-q))>>31) << k
-	}
-	return mask
-}
-
 // quantize stores the quantised coefficients of an FDCT output.
 func (z *quantizer) quantize(d *[64]int32, out *[64]int16) {
 	for i := 0; i < 64; i++ {

@@ -187,6 +187,23 @@ func (t *tables) count(ci int, z *[64]int16, mask uint64) {
 	}
 }
 
+// everySymbol gives every symbol 8-bit baseline coding can use a count,
+// so that tables built from a sample of the blocks code them all.
+func (t *tables) everySymbol() {
+	for k := range t.dcF {
+		for s := 0; s <= 11; s++ {
+			t.dcF[k][s] = max(t.dcF[k][s], 1)
+		}
+		t.acF[k][0x00] = max(t.acF[k][0x00], 1)
+		t.acF[k][0xF0] = max(t.acF[k][0xF0], 1)
+		for r := 0; r < 16; r++ {
+			for s := 1; s <= 10; s++ {
+				t.acF[k][r<<4|s] = max(t.acF[k][r<<4|s], 1)
+			}
+		}
+	}
+}
+
 // useOptimal builds tables from the gathered statistics.
 func (t *tables) useOptimal(ncomp int) error {
 	t.n = min(ncomp, 2)
