@@ -123,23 +123,50 @@ func Encode(w io.Writer, img image.Image, o EncodeOptions) error {
 		return err
 	}
 	ok := true
-	enc := func(ci, bi int) {
-		k := tableOf(ci)
-		ok = encodeBlock(bw, block(&e.comps[ci], bi), e.masks[ci][bi], &t.prevDC[ci], &t.dc[k], &t.ac[k]) && ok
-	}
 	if e.all != nil {
 		e.comps, e.masks = e.all, e.allMasks
-		forEachBlock(e.all, &e.lay, 0, rows, 0, enc)
+		for r := 0; r < rows && bw.err == nil; r++ {
+			ok = e.encodeRow(bw, &t, r) && ok
+		}
 	} else {
 		for r := 0; r < rows && bw.err == nil; r++ {
 			e.transform(r)
-			forEachBlock(e.comps, &e.lay, r, r+1, r, enc)
+			ok = e.encodeRow(bw, &t, 0) && ok
 		}
 	}
 	if !ok {
 		return errRange
 	}
 	return writeTrailer(bw)
+}
+
+// encodeRow codes the MCU row at row at of e.comps: the MCU layout of
+// forEachBlock, spelled out for the layouts Encode makes.
+func (e *encoder) encodeRow(bw *bitWriter, t *tables, at int) bool {
+	ok := true
+	y := &e.comps[0]
+	if e.ncomp == 1 {
+		base := at * y.BlocksW
+		for bx := 0; bx < e.lay.blocksX; bx++ {
+			bi := base + bx
+			ok = encodeBlock(bw, block(y, bi), e.masks[0][bi], &t.prevDC[0], &t.dc[0], &t.ac[0]) && ok
+		}
+		return ok
+	}
+	cb, cr := &e.comps[1], &e.comps[2]
+	yb, cbase := at*e.sub*y.BlocksW, at*cb.BlocksW
+	for mx := 0; mx < e.lay.mcusX; mx++ {
+		for v := 0; v < e.sub; v++ {
+			for h := 0; h < e.sub; h++ {
+				bi := yb + v*y.BlocksW + mx*e.sub + h
+				ok = encodeBlock(bw, block(y, bi), e.masks[0][bi], &t.prevDC[0], &t.dc[0], &t.ac[0]) && ok
+			}
+		}
+		bi := cbase + mx
+		ok = encodeBlock(bw, block(cb, bi), e.masks[1][bi], &t.prevDC[1], &t.dc[1], &t.ac[1]) && ok
+		ok = encodeBlock(bw, block(cr, bi), e.masks[2][bi], &t.prevDC[2], &t.dc[1], &t.ac[1]) && ok
+	}
+	return ok
 }
 
 func isGrey(img image.Image) bool {

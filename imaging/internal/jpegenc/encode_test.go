@@ -246,3 +246,31 @@ func TestEncode_statistics(t *testing.T) {
 		t.Errorf("djpeg and image/jpeg decodes of the sampled file differ: PSNR %.2f dB", p)
 	}
 }
+
+// FuzzEncode encodes images of any size and type and checks image/jpeg
+// reads them back at that size.
+func FuzzEncode(f *testing.F) {
+	f.Add(uint16(1), uint16(1), uint8(0), uint8(85), false, false)
+	f.Add(uint16(7), uint16(9), uint8(3), uint8(1), true, true)
+	f.Add(uint16(17), uint16(3), uint8(8), uint8(100), false, true)
+	f.Add(uint16(300), uint16(290), uint8(12), uint8(50), true, true)
+	f.Fuzz(func(t *testing.T, w, h uint16, kind, quality uint8, sub444, optimize bool) {
+		w, h = w%400+1, h%400+1
+		src := asType(testPhoto(int(w), int(h), uint64(kind)), kinds[int(kind)%len(kinds)])
+		o := EncodeOptions{Quality: int(quality) % 101, OptimizeHuffman: optimize, Statistics: Statistics(kind % 3)}
+		if sub444 {
+			o.Subsampling = Subsample444
+		}
+		var buf bytes.Buffer
+		if err := Encode(&buf, src, o); err != nil {
+			t.Fatal(err)
+		}
+		got, err := jpeg.Decode(&buf)
+		if err != nil {
+			t.Fatalf("decode: %v", err)
+		}
+		if got.Bounds().Size() != src.Bounds().Size() {
+			t.Fatalf("decoded %v, want %v", got.Bounds().Size(), src.Bounds().Size())
+		}
+	})
+}

@@ -319,7 +319,7 @@ func encodeBlock(bw *bitWriter, z *[64]int16, mask uint64, prev *int32, dc, ac *
 			ok = false
 			n, v = 10, v&(1<<10-1)
 		}
-		c := ac[r<<4|int(n)]
+		c := ac[(r<<4|int(n))&0xff]
 		bw.put(uint64(c>>8)<<n|v, uint(c&0xff)+n)
 		k = i + 1
 	}
@@ -353,7 +353,7 @@ func countBlock(z *[64]int16, mask uint64, prev *int32, dc, ac *[257]int64) bool
 		if n > 10 {
 			return false
 		}
-		ac[r<<4|int(n)]++
+		ac[(r<<4|int(n))&0xff]++
 		k = i + 1
 	}
 	if k < 64 {
