@@ -98,6 +98,7 @@ func fdct(d *[64]int32) {
 type quantizer struct {
 	half  [64]uint32
 	recip [64]uint64
+	zero  [64]int32 // |x| <= zero quantises to 0
 }
 
 // newQuantizer prepares q (natural order, entries 1..65535).
@@ -106,6 +107,7 @@ func newQuantizer(q *[64]uint16) *quantizer {
 	for i, v := range q {
 		d := uint64(v) * 8
 		z.half[i] = uint32(d / 2)
+		z.zero[i] = int32(d/2) - 1
 		// ceil(2^40/d) gives floor(n/d) exactly for n < 2^21 and d < 2^19:
 		// the error, under n/2^40, stays below 1/d.
 		z.recip[i] = (1<<40 + d - 1) / d
