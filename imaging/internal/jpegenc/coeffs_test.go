@@ -84,7 +84,7 @@ func frameOf(img image.Image, quality int, grey bool) *Frame {
 								s += planes[ci][((by*8+y)*sub+dy)*mw+(bx*8+x)*sub+dx]
 							}
 						}
-						d[y*8+x] = int32(math.Round(s/float64(sub*sub))) - 128
+						d[y*8+x] = int32(math.Round(s / float64(sub*sub)))
 					}
 				}
 				fdct(&d)

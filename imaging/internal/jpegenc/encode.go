@@ -307,7 +307,7 @@ func fdctStrip(s []uint8, stride int, c *Component, rows int, qz *quantizer, mas
 				p := (*[8]uint8)(s[(by*8+y)*stride+bx*8:])
 				q := (*[8]int32)(d[y*8:])
 				for x := 0; x < 8; x++ {
-					q[x] = int32(p[x]) - 128
+					q[x] = int32(p[x])
 				}
 			}
 			fdct(&d)

@@ -21,7 +21,8 @@ const (
 	fix3_072711026 = 25172
 )
 
-// fdct transforms a level-shifted block in place.
+// fdct transforms a block of samples (0..255) in place. The level shift
+// by 128 is folded into the DC term of the row pass, as jfdctint.c does.
 func fdct(d *[64]int32) {
 	for r := 0; r < 64; r += 8 {
 		p := (*[8]int32)(d[r : r+8])
@@ -32,7 +33,7 @@ func fdct(d *[64]int32) {
 
 		tmp10, tmp13 := tmp0+tmp3, tmp0-tmp3
 		tmp11, tmp12 := tmp1+tmp2, tmp1-tmp2
-		p[0] = (tmp10 + tmp11) << pass1Bits
+		p[0] = (tmp10 + tmp11 - 8*128) << pass1Bits
 		p[4] = (tmp10 - tmp11) << pass1Bits
 		z1 := (tmp12 + tmp13) * fix0_541196100
 		const s1, r1 = constBits - pass1Bits, 1 << (constBits - pass1Bits - 1)
