@@ -2,6 +2,7 @@ package jpegenc
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -83,7 +84,7 @@ func frameOf(img image.Image, quality int, grey bool) *Frame {
 								s += planes[ci][((by*8+y)*sub+dy)*mw+(bx*8+x)*sub+dx]
 							}
 						}
-						d[y*8+x] = int32(math.Round(s/float64(sub*sub))) - 128
+						d[y*8+x] = int32(math.Round(s / float64(sub*sub)))
 					}
 				}
 				fdct(&d)
@@ -160,7 +161,7 @@ func readPNM(b []byte) (image.Image, error) {
 	var magic string
 	var w, h, maxv int
 	r := bytes.NewReader(b)
-	if _, err := fmtSscan(r, &magic, &w, &h, &maxv); err != nil {
+	if _, err := fmt.Fscan(r, &magic, &w, &h, &maxv); err != nil {
 		return nil, err
 	}
 	pix := b[len(b)-r.Len()+1:]
@@ -300,5 +301,35 @@ func TestWriteCoefficients_segments(t *testing.T) {
 	}
 	if _, err := jpeg.Decode(&buf); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestWriteCoefficients_wideQuant checks a quantisation table with entries
+// over 255: 16-bit DQT and an extended sequential (SOF1) frame.
+func TestWriteCoefficients_wideQuant(t *testing.T) {
+	f := frameOf(testPhoto(64, 48, 2), 85, false)
+	y := &f.Components[0]
+	for b := 0; b < len(y.Coeffs); b += 64 {
+		for i := 0; i < 64; i++ {
+			c := &y.Coeffs[b+i]
+			*c = int16(math.Round(float64(*c) * float64(y.Quant[i]) / 300))
+		}
+	}
+	for i := range y.Quant {
+		y.Quant[i] = 300
+	}
+	var buf bytes.Buffer
+	if err := WriteCoefficients(&buf, f, Options{OptimizeHuffman: true}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(buf.Bytes(), []byte{0xFF, 0xC1}) {
+		t.Error("no SOF1 marker")
+	}
+	a, err := jpeg.Decode(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := psnr(a, djpeg(t, buf.Bytes())); p < 38 {
+		t.Errorf("djpeg and image/jpeg decodes differ: PSNR %.2f dB", p)
 	}
 }

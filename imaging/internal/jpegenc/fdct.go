@@ -21,7 +21,8 @@ const (
 	fix3_072711026 = 25172
 )
 
-// fdct transforms a level-shifted block in place.
+// fdct transforms a block of samples (0..255) in place. The level shift
+// by 128 is folded into the DC term of the row pass, as jfdctint.c does.
 func fdct(d *[64]int32) {
 	for r := 0; r < 64; r += 8 {
 		p := (*[8]int32)(d[r : r+8])
@@ -32,7 +33,7 @@ func fdct(d *[64]int32) {
 
 		tmp10, tmp13 := tmp0+tmp3, tmp0-tmp3
 		tmp11, tmp12 := tmp1+tmp2, tmp1-tmp2
-		p[0] = (tmp10 + tmp11) << pass1Bits
+		p[0] = (tmp10 + tmp11 - 8*128) << pass1Bits
 		p[4] = (tmp10 - tmp11) << pass1Bits
 		z1 := (tmp12 + tmp13) * fix0_541196100
 		const s1, r1 = constBits - pass1Bits, 1 << (constBits - pass1Bits - 1)
@@ -98,6 +99,7 @@ func fdct(d *[64]int32) {
 type quantizer struct {
 	half  [64]uint32
 	recip [64]uint64
+	zero  [64]int32 // |x| <= zero quantises to 0
 }
 
 // newQuantizer prepares q (natural order, entries 1..65535).
@@ -106,11 +108,24 @@ func newQuantizer(q *[64]uint16) *quantizer {
 	for i, v := range q {
 		d := uint64(v) * 8
 		z.half[i] = uint32(d / 2)
+		z.zero[i] = int32(d/2) - 1
 		// ceil(2^40/d) gives floor(n/d) exactly for n < 2^21 and d < 2^19:
 		// the error, under n/2^40, stays below 1/d.
 		z.recip[i] = (1<<40 + d - 1) / d
 	}
 	return z
+}
+
+// zigzagOf[i] is the zigzag position of natural-order index i.
+var zigzagOf = [64]uint8{
+	0, 1, 5, 6, 14, 15, 27, 28,
+	2, 4, 7, 13, 16, 26, 29, 42,
+	3, 8, 12, 17, 25, 30, 41, 43,
+	9, 11, 18, 24, 31, 40, 44, 53,
+	10, 19, 23, 32, 39, 45, 52, 54,
+	20, 22, 33, 38, 46, 51, 55, 60,
+	21, 34, 37, 47, 50, 56, 59, 61,
+	35, 36, 48, 49, 57, 58, 62, 63,
 }
 
 // quantize stores the quantised coefficients of an FDCT output.

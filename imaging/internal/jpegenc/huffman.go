@@ -270,6 +270,7 @@ var unzig = [64]uint8{
 // bitmap of its non-zero AC coefficients (bit i for zigzag position i).
 func zigzag(b *[64]int16, z *[64]int16) uint64 {
 	var mask uint64
+	z[0] = b[0]
 	for i := 1; i < 64; i++ {
 		v := b[unzig[i]]
 		z[i] = v
@@ -280,32 +281,29 @@ func zigzag(b *[64]int16, z *[64]int16) uint64 {
 
 // magnitude returns the JPEG size category of v and its additional bits.
 func magnitude(v int32) (uint, uint64) {
-	a := v
-	if v < 0 {
-		a = -v
-		v--
-	}
-	n := uint(bits.Len32(uint32(a)))
-	return n, uint64(uint32(v) & (1<<n - 1))
+	s := v >> 31
+	n := uint(bits.Len32(uint32((v ^ s) - s)))
+	// A negative value is coded as v-1 in n bits.
+	return n, uint64(uint32(v+s) & (1<<n - 1))
 }
 
 // errRange reports coefficients outside what 8-bit JPEG can code.
 var errRange = errors.New("jpegenc: a coefficient is out of range for 8-bit JPEG (|AC| <= 1023, |DC difference| <= 2047)")
 
-// encodeBlock codes one block; prev is the component's previous DC.
-// It reports false if a value does not fit 8-bit JPEG.
-func encodeBlock(bw *bitWriter, b *[64]int16, prev *int32, dc, ac *huffEnc) bool {
+// encodeBlock codes one block, given in zigzag order with the bitmap of
+// its non-zero AC coefficients; prev is the component's previous DC. It
+// reports false if a value does not fit 8-bit JPEG.
+func encodeBlock(bw *bitWriter, z *[64]int16, mask uint64, prev *int32, dc, ac *huffEnc) bool {
 	ok := true
-	d := int32(b[0]) - *prev
-	*prev = int32(b[0])
+	d := int32(z[0]) - *prev
+	*prev = int32(z[0])
 	n, v := magnitude(d)
 	if n > 11 {
 		return false
 	}
 	c := dc[n]
 	bw.put(uint64(c>>8)<<n|v, uint(c&0xff)+n)
-	var z [64]int16
-	mask := zigzag(b, &z)
+	mask &^= 1
 	k := 1
 	for mask != 0 {
 		i := bits.TrailingZeros64(mask)
@@ -321,7 +319,7 @@ func encodeBlock(bw *bitWriter, b *[64]int16, prev *int32, dc, ac *huffEnc) bool
 			ok = false
 			n, v = 10, v&(1<<10-1)
 		}
-		c := ac[r<<4|int(n)]
+		c := ac[(r<<4|int(n))&0xff]
 		bw.put(uint64(c>>8)<<n|v, uint(c&0xff)+n)
 		k = i + 1
 	}
@@ -333,16 +331,15 @@ func encodeBlock(bw *bitWriter, b *[64]int16, prev *int32, dc, ac *huffEnc) bool
 }
 
 // countBlock gathers the symbols encodeBlock would code.
-func countBlock(b *[64]int16, prev *int32, dc, ac *[257]int64) bool {
-	d := int32(b[0]) - *prev
-	*prev = int32(b[0])
+func countBlock(z *[64]int16, mask uint64, prev *int32, dc, ac *[257]int64) bool {
+	d := int32(z[0]) - *prev
+	*prev = int32(z[0])
 	n, _ := magnitude(d)
 	if n > 11 {
 		return false
 	}
 	dc[n]++
-	var z [64]int16
-	mask := zigzag(b, &z)
+	mask &^= 1
 	k := 1
 	for mask != 0 {
 		i := bits.TrailingZeros64(mask)
@@ -356,7 +353,7 @@ func countBlock(b *[64]int16, prev *int32, dc, ac *[257]int64) bool {
 		if n > 10 {
 			return false
 		}
-		ac[r<<4|int(n)]++
+		ac[(r<<4|int(n))&0xff]++
 		k = i + 1
 	}
 	if k < 64 {

@@ -112,15 +112,21 @@ func blockAt(c *Component, bx, by int) *[64]int16 {
 	return (*[64]int16)(c.Coeffs[i : i+64])
 }
 
-// forEachBlock visits the blocks of MCU rows [r0, r1) in scan order; row
-// r of c lies at block row (r-base)*V, so a buffer holding only some MCU
-// rows can be visited too.
-func forEachBlock(comps []Component, l *layout, r0, r1, base int, visit func(ci int, b *[64]int16)) {
+// block returns c's block number bi.
+func block(c *Component, bi int) *[64]int16 {
+	return (*[64]int16)(c.Coeffs[bi*64 : bi*64+64])
+}
+
+// forEachBlock visits the blocks of MCU rows [r0, r1) in scan order,
+// passing the component and the block's index in it; row r of c lies at
+// block row (r-base)*V, so a buffer holding only some MCU rows can be
+// visited too.
+func forEachBlock(comps []Component, l *layout, r0, r1, base int, visit func(ci, bi int)) {
 	if len(comps) == 1 {
 		c := &comps[0]
 		for by := r0; by < r1; by++ {
 			for bx := 0; bx < l.blocksX; bx++ {
-				visit(0, blockAt(c, bx, by-base))
+				visit(0, (by-base)*c.BlocksW+bx)
 			}
 		}
 		return
@@ -131,7 +137,7 @@ func forEachBlock(comps []Component, l *layout, r0, r1, base int, visit func(ci 
 				c := &comps[ci]
 				for v := 0; v < c.V; v++ {
 					for h := 0; h < c.H; h++ {
-						visit(ci, blockAt(c, mx*c.H+h, (my-base)*c.V+v))
+						visit(ci, ((my-base)*c.V+v)*c.BlocksW+mx*c.H+h)
 					}
 				}
 			}
@@ -173,11 +179,28 @@ func (t *tables) useStandard(ncomp int) error {
 	return nil
 }
 
-// count gathers the statistics of one block.
-func (t *tables) count(ci int, b *[64]int16) {
+// count gathers the statistics of one block in zigzag order.
+func (t *tables) count(ci int, z *[64]int16, mask uint64) {
 	k := tableOf(ci)
-	if !countBlock(b, &t.prevDC[ci], &t.dcF[k], &t.acF[k]) {
+	if !countBlock(z, mask, &t.prevDC[ci], &t.dcF[k], &t.acF[k]) {
 		t.outOfRange = true
+	}
+}
+
+// everySymbol gives every symbol 8-bit baseline coding can use a count,
+// so that tables built from a sample of the blocks code them all.
+func (t *tables) everySymbol() {
+	for k := range t.dcF {
+		for s := 0; s <= 11; s++ {
+			t.dcF[k][s] = max(t.dcF[k][s], 1)
+		}
+		t.acF[k][0x00] = max(t.acF[k][0x00], 1)
+		t.acF[k][0xF0] = max(t.acF[k][0xF0], 1)
+		for r := 0; r < 16; r++ {
+			for s := 1; s <= 10; s++ {
+				t.acF[k][r<<4|s] = max(t.acF[k][r<<4|s], 1)
+			}
+		}
 	}
 }
 
@@ -210,7 +233,11 @@ func WriteCoefficients(w io.Writer, f *Frame, o Options) error {
 	var t tables
 	rows := l.mcuRows(len(f.Components))
 	if o.OptimizeHuffman {
-		forEachBlock(f.Components, &l, 0, rows, 0, t.count)
+		forEachBlock(f.Components, &l, 0, rows, 0, func(ci, bi int) {
+			var z [64]int16
+			mask := zigzag(block(&f.Components[ci], bi), &z)
+			t.count(ci, &z, mask)
+		})
 		if t.outOfRange {
 			return errRange
 		}
@@ -226,9 +253,11 @@ func WriteCoefficients(w io.Writer, f *Frame, o Options) error {
 		return err
 	}
 	ok := true
-	forEachBlock(f.Components, &l, 0, rows, 0, func(ci int, b *[64]int16) {
+	forEachBlock(f.Components, &l, 0, rows, 0, func(ci, bi int) {
 		k := tableOf(ci)
-		ok = encodeBlock(bw, b, &t.prevDC[ci], &t.dc[k], &t.ac[k]) && ok
+		var z [64]int16
+		mask := zigzag(block(&f.Components[ci], bi), &z)
+		ok = encodeBlock(bw, &z, mask, &t.prevDC[ci], &t.dc[k], &t.ac[k]) && ok
 	})
 	if !ok {
 		return errRange
