@@ -117,6 +117,8 @@ func TestPlan_costBoundsPeakHeap(t *testing.T) {
 	}{
 		{"jpeg baseline 4:2:0", "jpegscale", func(*testing.T) []byte { return jpg.Bytes() }},
 		{"jpeg grey", "jpegscale", func(t *testing.T) []byte { return encodeAs(t, gray, FormatJPEG) }},
+		{"jpeg 4:2:0 with Exif, transcoded", "jpegscale", func(*testing.T) []byte { return withEXIFOrientation(jpg.Bytes(), 1) }},
+		{"jpeg 4:2:0 orientation 6, transcoded", "jpegscale", func(*testing.T) []byte { return withEXIFOrientation(jpg.Bytes(), 6) }},
 		{"jpeg progressive 4:4:4", "jpegscale", func(t *testing.T) []byte {
 			return tool(t, "cjpeg", ".ppm", ppm(opaque), "-progressive", "-sample", "1x1", "-outfile", "OUT", "IN")
 		}},
@@ -197,6 +199,9 @@ func TestPlan_costBoundsPeakHeap(t *testing.T) {
 				}
 				if got := pl.decodeCost().Path; got != in.path {
 					t.Errorf("%v: decoder path %q, want %q", q, got, in.path)
+				}
+				if strings.Contains(in.name, "transcoded") && len(q) == 0 && !pl.transcode {
+					t.Errorf("%v: the plan does not transcode", q)
 				}
 				var res Result
 				peak := peakHeap(func() { res, err = p.Run(context.Background(), src, pl) })

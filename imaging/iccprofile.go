@@ -169,11 +169,12 @@ func embedICC(w *bytes.Buffer, o Options, embed func(data, profile []byte) ([]by
 
 // embedJPEGProfile inserts APP2 ICC segments after SOI and any APP0/APP1.
 func embedJPEGProfile(data, profile []byte) ([]byte, error) {
-	const sig = "ICC_PROFILE\x00"
-	const room = 65535 - 2 - len(sig) - 2
-	count := (len(profile) + room - 1) / room
-	if count > 255 || len(data) < 4 {
+	if len(data) < 4 {
 		return data, fmt.Errorf("a %d-byte profile does not fit in a JPEG", len(profile))
+	}
+	segs, err := jpegICCSegments(profile)
+	if err != nil {
+		return data, err
 	}
 	// Insert after the APP0 (JFIF) and APP1 (Exif) segments at the front.
 	at := 2
@@ -183,19 +184,31 @@ func embedJPEGProfile(data, profile []byte) ([]byte, error) {
 	if at > len(data) {
 		return data, fmt.Errorf("the encoded JPEG has no room for the profile")
 	}
-	var seg bytes.Buffer
-	for i := 0; i < count; i++ {
-		part := profile[i*room : min((i+1)*room, len(profile))]
-		seg.Write([]byte{0xFF, 0xE2})
-		binary.Write(&seg, binary.BigEndian, uint16(2+len(sig)+2+len(part)))
-		seg.WriteString(sig)
-		seg.Write([]byte{byte(i + 1), byte(count)})
-		seg.Write(part)
-	}
-	out := make([]byte, 0, len(data)+seg.Len())
+	seg := bytes.Join(segs, nil)
+	out := make([]byte, 0, len(data)+len(seg))
 	out = append(out, data[:at]...)
-	out = append(out, seg.Bytes()...)
+	out = append(out, seg...)
 	return append(out, data[at:]...), nil
+}
+
+// jpegICCSegments splits a profile into APP2 ICC_PROFILE marker segments.
+func jpegICCSegments(profile []byte) ([][]byte, error) {
+	const sig = "ICC_PROFILE\x00"
+	const room = 65535 - 2 - len(sig) - 2
+	count := (len(profile) + room - 1) / room
+	if count > 255 {
+		return nil, fmt.Errorf("a %d-byte profile does not fit in a JPEG", len(profile))
+	}
+	segs := make([][]byte, count)
+	for i := range segs {
+		part := profile[i*room : min((i+1)*room, len(profile))]
+		n := 2 + len(sig) + 2 + len(part)
+		seg := append(make([]byte, 0, 2+n), 0xFF, 0xE2, byte(n>>8), byte(n))
+		seg = append(seg, sig...)
+		seg = append(seg, byte(i+1), byte(count))
+		segs[i] = append(seg, part...)
+	}
+	return segs, nil
 }
 
 // embedPNGProfile inserts an iCCP chunk after IHDR.

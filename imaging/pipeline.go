@@ -102,6 +102,14 @@ func (p *Pipeline) Run(ctx context.Context, src []byte, pl Plan) (res Result, er
 	if pl.Frames > 1 {
 		return p.runAnimation(ctx, src, pl)
 	}
+	if pl.transcode {
+		if res, ok := p.transcode(src, pl); ok {
+			if err := checkCtx(ctx); err != nil {
+				return Result{}, err
+			}
+			return res, nil
+		}
+	}
 	o := pl.Options
 	t := time.Now()
 	img, damage, err := p.decode(src, pl)

@@ -62,6 +62,7 @@ type Plan struct {
 	padHeight    int
 	colour       colourPlan
 	overlay      overlayPlan
+	transcode    bool // JPEG to JPEG with no pixel operation: re-encoded in the DCT domain (canTranscode)
 }
 
 // Plan reads src's header and works out the output size, the decode scale
@@ -143,6 +144,9 @@ func (p *Pipeline) Plan(src []byte, opt Options) (Plan, error) {
 	}
 	pl.DecodeScale = max(pl.scale.X, pl.scale.Y)
 	pl.Cost = pl.estimateCost()
+	if pl.transcode = pl.canTranscode(); pl.transcode {
+		pl.Cost = pl.transcodeCost(pl.Cost)
+	}
 	pl.Native = pl.nativeCost()
 	if err := p.planFrames(&pl); err != nil {
 		return Plan{}, err

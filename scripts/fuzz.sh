@@ -28,6 +28,7 @@ ALL=(
 	./imaging:FuzzTIFFExtra
 	./imaging:FuzzAnimation
 	./imaging/internal/jpegscale:FuzzDecode
+	./imaging/internal/jpegscale:FuzzTranscode
 	./imaging/internal/heif:FuzzDecode
 	./imaging/internal/icc:FuzzParse
 	./handlers:FuzzRawBody

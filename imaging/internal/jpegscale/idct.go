@@ -76,6 +76,18 @@ func (d *decoder) dcPixel(x int32) byte {
 // leaves d.blk zeroed.
 func (d *decoder) output(c *component, last, bx, by int) {
 	blk := &d.blk
+	if d.coefOnly {
+		// Requantised, in natural order: see Coefficients.
+		b := (*[64]int16)(c.coef[(by*c.bw+bx)*64:][:64])
+		for k := 0; k <= last; k++ {
+			z := zigzag[k]
+			if v := blk[z]; v != 0 {
+				b[z] = c.rq.apply(int16(v), z)
+				blk[z] = 0
+			}
+		}
+		return
+	}
 	bs := d.bs
 	off := by*bs*c.stride + bx*bs
 	switch d.denom {

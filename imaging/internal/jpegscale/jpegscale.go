@@ -115,6 +115,8 @@ type component struct {
 	qsValid bool
 	pred    int32 // DC predictor
 	scanned bool  // a sequential scan of the component began
+
+	rq requant // Coefficients: the requantisation from the table latched at the first scan
 }
 
 type scanComp struct {
@@ -168,6 +170,11 @@ type decoder struct {
 	report       Report
 	moreWarnings int
 
+	// Coefficients: keep the quantised coefficients, no pixels, and
+	// requantise them to these tables.
+	coefOnly   bool
+	coefTarget func(int) *[64]uint16
+
 	br  bitReader
 	ar  arithDecoder
 	blk [64]int32
@@ -197,6 +204,8 @@ type Header struct {
 	Err error
 
 	blocks [4][2]int // per component: blocks per row and rows of blocks, MCU-padded
+	mcuW   int       // the MCU's width and height in pixels (see Orientable)
+	mcuH   int
 	// ncoef[k][i] is how many coefficients a progressive decode at 1/2^k
 	// keeps per block of component i (refinement scans may need more than
 	// the scale shows).
@@ -211,6 +220,7 @@ func Probe(data []byte) Header {
 	for i := range min(d.nComp, 4) {
 		h.blocks[i] = [2]int{d.comp[i].bw, d.comp[i].bh}
 	}
+	h.mcuW, h.mcuH = 8*d.hmax, 8*d.vmax
 	if err == nil && d.progressive {
 		scans := d.scanHeaders() // one walk over the entropy-coded data for all four scales
 		if h.Err = d.checkScans(len(scans)); h.Err != nil {
@@ -490,6 +500,9 @@ func (d *decoder) decode() (image.Image, error) {
 		d.segStart = min(d.pos, len(d.data))
 		return nil, d.fail("no image data")
 	}
+	if d.coefOnly {
+		return nil, nil
+	}
 	if d.progressive {
 		d.reconstructProgressive()
 	}
@@ -675,6 +688,11 @@ func (d *decoder) isRGB() bool {
 
 // checkLayout refuses colour models Decode does not produce.
 func (d *decoder) checkLayout() error {
+	if d.coefOnly {
+		if err := d.checkCoefLayout(); err != nil {
+			return err
+		}
+	}
 	switch d.nComp {
 	case 3:
 		if d.isRGB() {
@@ -695,10 +713,17 @@ func (d *decoder) setupImage() error {
 		return err
 	}
 	bs := d.bs
-	for i := 0; i < d.nComp; i++ {
+	for i := 0; i < d.nComp && !d.coefOnly; i++ {
 		c := &d.comp[i]
 		c.stride = c.bw * bs
 		c.pix = make([]byte, c.stride*c.bh*bs)
+	}
+	if d.coefOnly && !d.progressive {
+		for i := 0; i < d.nComp; i++ {
+			c := &d.comp[i]
+			c.ncoef = 64
+			c.coef = make([]int16, c.bw*c.bh*64)
+		}
 	}
 	if d.progressive {
 		d.makePlan()

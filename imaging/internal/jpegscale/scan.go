@@ -169,6 +169,16 @@ func (d *decoder) scaledQuant(c *component) error {
 		return d.fail("missing quantization table")
 	}
 	q := &d.quant[c.tq]
+	if d.coefOnly {
+		if err := d.latchRequant(c, q); err != nil {
+			return err
+		}
+		for k := range c.qs {
+			c.qs[k] = 1
+		}
+		c.qsValid = true
+		return nil
+	}
 	w := weights[d.denom]
 	for k := 0; k < 64; k++ {
 		z := zigzag[k]
@@ -242,6 +252,7 @@ const (
 	modeDCRefine
 	modeACFirst
 	modeACRefine
+	modeCoef // sequential, for Coefficients
 )
 
 // scanGeometry returns the scan's MCUs per row and rows of MCUs.
@@ -268,6 +279,8 @@ func (d *decoder) decodeScan(s *scanHeader) error {
 	}
 	var mode scanMode
 	switch {
+	case !d.progressive && d.coefOnly:
+		mode = modeCoef
 	case !d.progressive && d.denom == 8:
 		mode = modeBaselineDC
 	case !d.progressive:
@@ -364,6 +377,8 @@ func (d *decoder) huffMCU(s *scanHeader, mode scanMode, keep, mx, my int) error 
 				switch mode {
 				case modeBaseline:
 					err = d.baselineBlock(c, &d.dcTab[sc.td], &d.acTab[sc.ta], keep, bx, by)
+				case modeCoef:
+					err = d.coefBlock(c, &d.dcTab[sc.td], &d.acTab[sc.ta], bx, by)
 				case modeBaselineDC:
 					err = d.baselineBlock(c, &d.dcTab[sc.td], &d.acTab[sc.ta], 1, bx, by)
 				case modeDCFirst:
@@ -390,7 +405,7 @@ func (d *decoder) huffMCU(s *scanHeader, mode scanMode, keep, mx, my int) error 
 // as libjpeg leaves the blocks it could not decode (all coefficients zero).
 // Progressive scans keep what the earlier scans decoded.
 func (d *decoder) greyMCU(s *scanHeader, mx, my int) {
-	if d.progressive {
+	if d.progressive || d.coefOnly {
 		return
 	}
 	bs := d.bs
