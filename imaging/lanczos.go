@@ -1,0 +1,414 @@
+package imaging
+
+import (
+	"image"
+	"math"
+
+	imgops "github.com/disintegration/imaging"
+)
+
+// lanczosBits is the fixed-point precision of the filter weights: a weight
+// of 1 is 1<<lanczosBits.
+// With 255·(1<<20) times the sum of the taps' magnitudes (under 2 for
+// Lanczos-3), opaque sums fit in an int32.
+const lanczosBits = 20
+
+// filterWeights holds one axis's Lanczos weights in fixed point: output
+// pixel i reads n[i] consecutive source pixels from start[i], weighted by
+// coef[i*stride : i*stride+n[i]], which sum to 1<<lanczosBits.
+type filterWeights struct {
+	start  []int32
+	n      []int32
+	coef   []int32
+	stride int
+}
+
+func (fw *filterWeights) at(i int) (int, []int32) {
+	o := i * fw.stride
+	return int(fw.start[i]), fw.coef[o : o+int(fw.n[i])]
+}
+
+// lanczosWeights computes the weights that imgops.Resize with
+// imgops.Lanczos uses to map srcSize pixels onto dstSize: the kernel is
+// widened by the reduction factor when shrinking, taps beyond the edges are
+// dropped and the rest normalised to sum to one.
+func lanczosWeights(dstSize, srcSize int) *filterWeights {
+	du := float64(srcSize) / float64(dstSize)
+	scale := max(du, 1)
+	ru := math.Ceil(scale * imgops.Lanczos.Support)
+	stride := 2*int(ru) + 1
+	fw := &filterWeights{
+		start:  make([]int32, dstSize),
+		n:      make([]int32, dstSize),
+		coef:   make([]int32, dstSize*stride),
+		stride: stride,
+	}
+	ws := make([]float64, stride)
+	for v := range dstSize {
+		fu := (float64(v)+0.5)*du - 0.5
+		begin := max(int(math.Ceil(fu-ru)), 0)
+		end := min(int(math.Floor(fu+ru)), srcSize-1)
+		n := end - begin + 1
+		var sum float64
+		for u := begin; u <= end; u++ {
+			w := imgops.Lanczos.Kernel((float64(u) - fu) / scale)
+			ws[u-begin] = w
+			sum += w
+		}
+		if sum == 0 {
+			sum = 1
+		}
+		coef := fw.coef[v*stride : v*stride+n]
+		var total int32
+		big := 0
+		for i := range coef {
+			coef[i] = int32(math.Round(ws[i] / sum * (1 << lanczosBits)))
+			total += coef[i]
+			if coef[i] > coef[big] {
+				big = i
+			}
+		}
+		// Rounding leaves the sum a little off one; the largest tap takes
+		// the difference, so that flat areas stay exactly flat.
+		coef[big] += 1<<lanczosBits - total
+		fw.start[v] = int32(begin)
+		fw.n[v] = int32(n)
+	}
+	return fw
+}
+
+// nrgbaRows reads an image a row at a time as NRGBA samples: read returns
+// row y, either a slice of the image itself or the row converted into buf
+// (4·w bytes). opaque says every pixel is opaque.
+type nrgbaRows struct {
+	w, h   int
+	opaque bool
+	read   func(y int, buf []uint8) []uint8
+}
+
+// newNRGBARows reads NRGBA, RGBA, Gray and YCbCr images the way imgops
+// reads them (RGBA un-premultiplied, YCbCr converted as image/color does);
+// ok is false for other types.
+func newNRGBARows(img image.Image) (nrgbaRows, bool) {
+	b := img.Bounds()
+	sw, sh := b.Dx(), b.Dy()
+	r := nrgbaRows{w: sw, h: sh}
+	// Pix, Y, Cb and Cr start at Rect.Min, sub-images included.
+	switch m := img.(type) {
+	case *image.NRGBA:
+		r.read = func(y int, _ []uint8) []uint8 {
+			return m.Pix[y*m.Stride : y*m.Stride+sw*4]
+		}
+	case *image.RGBA:
+		r.read = func(y int, buf []uint8) []uint8 {
+			src := m.Pix[y*m.Stride : y*m.Stride+sw*4]
+			dst := buf[:len(src)]
+			for len(src) >= 4 && len(dst) >= 4 {
+				switch a := src[3]; a {
+				case 0:
+					dst[0], dst[1], dst[2], dst[3] = 0, 0, 0, 0
+				case 0xff:
+					dst[0], dst[1], dst[2], dst[3] = src[0], src[1], src[2], a
+				default:
+					// Un-premultiplied as imgops does it.
+					a16 := uint16(a)
+					dst[0] = uint8(uint16(src[0]) * 0xff / a16)
+					dst[1] = uint8(uint16(src[1]) * 0xff / a16)
+					dst[2] = uint8(uint16(src[2]) * 0xff / a16)
+					dst[3] = a
+				}
+				src, dst = src[4:], dst[4:]
+			}
+			return buf[:sw*4]
+		}
+	case *image.Gray:
+		r.opaque = true
+		r.read = func(y int, buf []uint8) []uint8 {
+			src := m.Pix[y*m.Stride : y*m.Stride+sw]
+			dst := buf[:len(src)*4]
+			for _, v := range src {
+				d := dst[:4:4]
+				d[0], d[1], d[2], d[3] = v, v, v, 0xff
+				dst = dst[4:]
+			}
+			return buf[:sw*4]
+		}
+	case *image.YCbCr:
+		cx, ok := chromaColumns(m.SubsampleRatio, sw, m.Rect.Min.X)
+		if !ok {
+			return r, false
+		}
+		cx32 := make([]int32, len(cx))
+		for i, c := range cx {
+			cx32[i] = int32(c)
+		}
+		r.opaque = true
+		r.read = func(y int, buf []uint8) []uint8 {
+			cy := y
+			switch m.SubsampleRatio {
+			case image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio410:
+				cy = (y+m.Rect.Min.Y)/2 - m.Rect.Min.Y/2
+			}
+			ys := m.Y[y*m.YStride : y*m.YStride+sw]
+			cbs := m.Cb[cy*m.CStride:]
+			crs := m.Cr[cy*m.CStride:]
+			ycbcrRow(buf[:sw*4], ys, cbs, crs, cx32[:len(ys)])
+			return buf[:sw*4]
+		}
+	default:
+		return r, false
+	}
+	return r, true
+}
+
+// ycbcrRow converts a row of YCbCr samples to opaque RGBA exactly as
+// color.YCbCrToRGB does; cx maps each column to its chroma column.
+func ycbcrRow(dst, ys, cbs, crs []uint8, cx []int32) {
+	for x, yv := range ys {
+		c := cx[x]
+		yy1 := int32(yv) * 0x10101
+		cb1 := int32(cbs[c]) - 128
+		cr1 := int32(crs[c]) - 128
+		r := yy1 + 91881*cr1
+		if uint32(r)&0xff000000 == 0 {
+			r >>= 16
+		} else {
+			r = ^(r >> 31)
+		}
+		g := yy1 - 22554*cb1 - 46802*cr1
+		if uint32(g)&0xff000000 == 0 {
+			g >>= 16
+		} else {
+			g = ^(g >> 31)
+		}
+		b := yy1 + 116130*cb1
+		if uint32(b)&0xff000000 == 0 {
+			b >>= 16
+		} else {
+			b = ^(b >> 31)
+		}
+		d := dst[x*4 : x*4+4 : x*4+4]
+		d[0], d[1], d[2], d[3] = uint8(r), uint8(g), uint8(b), 0xff
+	}
+}
+
+// opaqueRow reports whether every pixel of an NRGBA row is opaque.
+func opaqueRow(row []uint8) bool {
+	for i := 3; i < len(row); i += 4 {
+		if row[i] != 0xff {
+			return false
+		}
+	}
+	return true
+}
+
+// clampFixed rounds a fixed-point sample to 8 bits, halves up as imgops.
+func clampFixed(v int32) uint8 {
+	v = (v + 1<<(lanczosBits-1)) >> lanczosBits
+	if uint32(v) > 255 {
+		return uint8(^(v >> 31)) // 0 below, 255 above
+	}
+	return uint8(v)
+}
+
+// clampFloat rounds as imgops does.
+func clampFloat(x float64) uint8 {
+	v := int64(x + 0.5)
+	if v > 255 {
+		return 255
+	}
+	if v > 0 {
+		return uint8(v)
+	}
+	return 0
+}
+
+// lanczosResize scales img to w×h with the separable Lanczos-3 filter of
+// imgops.Resize(img, w, h, imgops.Lanczos), in fixed point and reading the
+// decoder's image types directly. Each source row is filtered horizontally
+// once into a ring of rows, which the vertical pass reads, so no
+// intermediate image is kept; either pass is skipped when its axis keeps its
+// size. As imgops, colours are weighted by alpha and each pass rounds to 8
+// bits. Output rows are split among up to procs goroutines, each filtering
+// the source rows its band reads. It returns nil for image types it does not
+// read, and when neither axis changes.
+func lanczosResize(img image.Image, w, h, procs int) *image.NRGBA {
+	src, ok := newNRGBARows(img)
+	sw, sh := src.w, src.h
+	if !ok || w <= 0 || h <= 0 || sw <= 0 || sh <= 0 || (w == sw && h == sh) {
+		return nil
+	}
+	var fw *filterWeights
+	if w != sw {
+		fw = lanczosWeights(w, sw)
+	}
+	// row reads source row y, filtered horizontally into buf (w×4 bytes)
+	// when the width changes; scratch (sw×4 bytes) holds converted pixels.
+	row := func(y int, buf, scratch []uint8) ([]uint8, bool) {
+		r := src.read(y, scratch)
+		opaque := src.opaque || opaqueRow(r)
+		if fw == nil {
+			return r, opaque
+		}
+		if opaque {
+			lanczosRowOpaque(buf, r, fw)
+		} else {
+			lanczosRowAlpha(buf, r, fw)
+		}
+		return buf, opaque
+	}
+	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
+	if h == sh {
+		bands(h, procs, func(y0, y1 int) {
+			scratch := make([]uint8, sw*4)
+			for y := y0; y < y1; y++ {
+				row(y, dst.Pix[y*dst.Stride:y*dst.Stride+w*4], scratch)
+			}
+		})
+		return dst
+	}
+	fh := lanczosWeights(h, sh)
+	n := fh.stride
+	bands(h, procs, func(y0, y1 int) {
+		// A ring of n rows holds the filtered source rows that the taps of
+		// the current output row read: rows start..start+n-1 land in
+		// distinct slots.
+		ring := make([][]uint8, n)
+		ringY := make([]int, n)
+		ringOpaque := make([]bool, n)
+		for i := range ringY {
+			ringY[i] = -1
+		}
+		bufs := make([]uint8, n*w*4)
+		var scratch []uint8
+		if fw != nil {
+			scratch = make([]uint8, sw*4)
+		}
+		rows := make([][]uint8, n)
+		acc := make([]int32, w*4)
+		var acc64 []int64
+		for y := y0; y < y1; y++ {
+			start, coef := fh.at(y)
+			allOpaque := true
+			for k := range coef {
+				sy := start + k
+				s := sy % n
+				if ringY[s] != sy {
+					buf, sc := bufs[s*w*4:(s+1)*w*4], scratch
+					if fw == nil {
+						sc = buf // converted straight into the ring
+					}
+					ring[s], ringOpaque[s] = row(sy, buf, sc)
+					ringY[s] = sy
+				}
+				rows[k] = ring[s]
+				allOpaque = allOpaque && ringOpaque[s]
+			}
+			out := dst.Pix[y*dst.Stride : y*dst.Stride+w*4]
+			if allOpaque {
+				lanczosColumnsOpaque(out, rows[:len(coef)], coef, acc)
+			} else {
+				if acc64 == nil {
+					acc64 = make([]int64, w*4)
+				}
+				lanczosColumnsAlpha(out, rows[:len(coef)], coef, acc64)
+			}
+		}
+	})
+	return dst
+}
+
+// lanczosRowOpaque filters an opaque NRGBA row horizontally.
+func lanczosRowOpaque(dst, src []uint8, fw *filterWeights) {
+	for x := range len(dst) / 4 {
+		start, coef := fw.at(x)
+		s := src[start*4 : (start+len(coef))*4]
+		var r, g, b int32
+		for len(coef) > 0 && len(s) >= 4 {
+			c := coef[0]
+			r += int32(s[0]) * c
+			g += int32(s[1]) * c
+			b += int32(s[2]) * c
+			coef, s = coef[1:], s[4:]
+		}
+		d := dst[x*4 : x*4+4 : x*4+4]
+		d[0], d[1], d[2], d[3] = clampFixed(r), clampFixed(g), clampFixed(b), 0xff
+	}
+}
+
+// lanczosRowAlpha filters an NRGBA row horizontally, weighting colours by
+// alpha as imgops does.
+func lanczosRowAlpha(dst, src []uint8, fw *filterWeights) {
+	for x := range len(dst) / 4 {
+		start, coef := fw.at(x)
+		s := src[start*4 : (start+len(coef))*4]
+		var r, g, b, a int64
+		for len(coef) > 0 && len(s) >= 4 {
+			aw := int64(s[3]) * int64(coef[0])
+			r += int64(s[0]) * aw
+			g += int64(s[1]) * aw
+			b += int64(s[2]) * aw
+			a += aw
+			coef, s = coef[1:], s[4:]
+		}
+		putAlphaWeighted(dst[x*4:x*4+4:x*4+4], r, g, b, a)
+	}
+}
+
+// putAlphaWeighted writes a pixel from sums of c·a·w and a·w, leaving it
+// transparent black when the alpha sum is zero, as imgops does.
+func putAlphaWeighted(d []uint8, r, g, b, a int64) {
+	if a == 0 {
+		d[0], d[1], d[2], d[3] = 0, 0, 0, 0
+		return
+	}
+	inv := 1 / float64(a)
+	d[0] = clampFloat(float64(r) * inv)
+	d[1] = clampFloat(float64(g) * inv)
+	d[2] = clampFloat(float64(b) * inv)
+	d[3] = clampFloat(float64(a) / (1 << lanczosBits))
+}
+
+// lanczosColumnsOpaque filters opaque NRGBA rows vertically into dst.
+func lanczosColumnsOpaque(dst []uint8, rows [][]uint8, coef []int32, acc []int32) {
+	acc = acc[:len(dst)]
+	{
+		c := coef[0]
+		row := rows[0][:len(acc)]
+		for i, v := range row {
+			acc[i] = int32(v) * c
+		}
+	}
+	for k := 1; k < len(coef); k++ {
+		c := coef[k]
+		row := rows[k][:len(acc)]
+		for i, v := range row {
+			acc[i] += int32(v) * c
+		}
+	}
+	for i, v := range acc {
+		dst[i] = clampFixed(v)
+	}
+}
+
+// lanczosColumnsAlpha filters NRGBA rows vertically into dst, weighting
+// colours by alpha.
+func lanczosColumnsAlpha(dst []uint8, rows [][]uint8, coef []int32, acc []int64) {
+	acc = acc[:len(dst)]
+	clear(acc)
+	for k, c := range coef {
+		row := rows[k][:len(acc)]
+		a := acc
+		for len(row) >= 4 && len(a) >= 4 {
+			aw := int64(row[3]) * int64(c)
+			a[0] += int64(row[0]) * aw
+			a[1] += int64(row[1]) * aw
+			a[2] += int64(row[2]) * aw
+			a[3] += aw
+			row, a = row[4:], a[4:]
+		}
+	}
+	for i := 0; i+3 < len(acc); i += 4 {
+		putAlphaWeighted(dst[i:i+4:i+4], acc[i], acc[i+1], acc[i+2], acc[i+3])
+	}
+}
