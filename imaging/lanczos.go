@@ -1,6 +1,7 @@
 package imaging
 
 import (
+	"encoding/binary"
 	"image"
 	"math"
 
@@ -243,15 +244,30 @@ func lanczosResize(img image.Image, w, h, procs int) *image.NRGBA {
 		fw = lanczosWeights(w, sw)
 	}
 	// row reads source row y, filtered horizontally into buf (w×4 bytes)
-	// when the width changes; scratch (sw×4 bytes) holds converted pixels.
-	row := func(y int, buf, scratch []uint8) ([]uint8, bool) {
-		r := src.read(y, scratch)
-		opaque := src.opaque || opaqueRow(r)
+	// when the width changes; sc holds a band's scratch rows.
+	type scratchRows struct {
+		pix []uint8 // converted pixels, sw×4
+		rb  []uint64
+		g   []int32
+	}
+	newScratch := func() *scratchRows {
 		if fw == nil {
-			return r, opaque
+			return nil
 		}
+		return &scratchRows{make([]uint8, sw*4), make([]uint64, sw), make([]int32, sw)}
+	}
+	row := func(y int, buf []uint8, sc *scratchRows) ([]uint8, bool) {
+		if fw == nil {
+			// The row itself when the source is NRGBA, else converted
+			// straight into buf.
+			r := src.read(y, buf)
+			return r, src.opaque || opaqueRow(r)
+		}
+		r := src.read(y, sc.pix)
+		opaque := src.opaque || opaqueRow(r)
 		if opaque {
-			lanczosRowOpaque(buf, r, fw)
+			spreadRow(sc.rb, sc.g, r)
+			lanczosRowOpaque(buf, sc.rb, sc.g, fw)
 		} else {
 			lanczosRowAlpha(buf, r, fw)
 		}
@@ -260,9 +276,9 @@ func lanczosResize(img image.Image, w, h, procs int) *image.NRGBA {
 	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
 	if h == sh {
 		bands(h, procs, func(y0, y1 int) {
-			scratch := make([]uint8, sw*4)
+			sc := newScratch()
 			for y := y0; y < y1; y++ {
-				row(y, dst.Pix[y*dst.Stride:y*dst.Stride+w*4], scratch)
+				row(y, dst.Pix[y*dst.Stride:y*dst.Stride+w*4], sc)
 			}
 		})
 		return dst
@@ -280,12 +296,8 @@ func lanczosResize(img image.Image, w, h, procs int) *image.NRGBA {
 			ringY[i] = -1
 		}
 		bufs := make([]uint8, n*w*4)
-		var scratch []uint8
-		if fw != nil {
-			scratch = make([]uint8, sw*4)
-		}
+		sc := newScratch()
 		rows := make([][]uint8, n)
-		acc := make([]int32, w*4)
 		var acc64 []int64
 		for y := y0; y < y1; y++ {
 			start, coef := fh.at(y)
@@ -294,11 +306,7 @@ func lanczosResize(img image.Image, w, h, procs int) *image.NRGBA {
 				sy := start + k
 				s := sy % n
 				if ringY[s] != sy {
-					buf, sc := bufs[s*w*4:(s+1)*w*4], scratch
-					if fw == nil {
-						sc = buf // converted straight into the ring
-					}
-					ring[s], ringOpaque[s] = row(sy, buf, sc)
+					ring[s], ringOpaque[s] = row(sy, bufs[s*w*4:(s+1)*w*4], sc)
 					ringY[s] = sy
 				}
 				rows[k] = ring[s]
@@ -306,7 +314,7 @@ func lanczosResize(img image.Image, w, h, procs int) *image.NRGBA {
 			}
 			out := dst.Pix[y*dst.Stride : y*dst.Stride+w*4]
 			if allOpaque {
-				lanczosColumnsOpaque(out, rows[:len(coef)], coef, acc)
+				lanczosColumnsOpaque(out, rows[:len(coef)], coef)
 			} else {
 				if acc64 == nil {
 					acc64 = make([]int64, w*4)
@@ -318,21 +326,49 @@ func lanczosResize(img image.Image, w, h, procs int) *image.NRGBA {
 	return dst
 }
 
-// lanczosRowOpaque filters an opaque NRGBA row horizontally.
-func lanczosRowOpaque(dst, src []uint8, fw *filterWeights) {
+// Opaque rows are filtered two samples to a uint64: each lane holds a
+// signed 32-bit sum (255·(1<<lanczosBits) times the taps' magnitudes fits),
+// the low lane's borrow into the high one undone by unpackLanes.
+const laneMask = 0x000000ff000000ff
+
+// unpackLanes splits a uint64 of two 32-bit lane sums, the low one signed,
+// into the two rounded 8-bit samples.
+func unpackLanes(v uint64) (lo, hi uint8) {
+	l := int32(uint32(v))
+	h := int32(uint32((v - uint64(int64(l))) >> 32))
+	return clampFixed(l), clampFixed(h)
+}
+
+// spreadRow splits an opaque NRGBA row into red and blue, one pixel to a
+// uint64 (red in the low lane, blue in the high one), and green.
+func spreadRow(rb []uint64, g []int32, src []uint8) {
+	rb = rb[:len(src)/4]
+	g = g[:len(rb)]
+	for x := range rb {
+		p := binary.LittleEndian.Uint32(src[x*4:])
+		rb[x] = uint64(p&0xff) | uint64(p&0xff0000)<<16
+		g[x] = int32(p >> 8 & 0xff)
+	}
+}
+
+// lanczosRowOpaque filters an opaque row, spread by spreadRow,
+// horizontally into NRGBA.
+func lanczosRowOpaque(dst []uint8, rb []uint64, g []int32, fw *filterWeights) {
+	starts, ns, coefs, stride := fw.start, fw.n, fw.coef, fw.stride
 	for x := range len(dst) / 4 {
-		start, coef := fw.at(x)
-		s := src[start*4 : (start+len(coef))*4]
-		var r, g, b int32
-		for len(coef) > 0 && len(s) >= 4 {
-			c := coef[0]
-			r += int32(s[0]) * c
-			g += int32(s[1]) * c
-			b += int32(s[2]) * c
-			coef, s = coef[1:], s[4:]
+		coef := coefs[x*stride:][:ns[x]]
+		start := int(starts[x])
+		rbs := rb[start:][:len(coef)]
+		gs := g[start:][:len(coef)]
+		var rbSum uint64
+		var gSum int32
+		for i, c := range coef {
+			rbSum += rbs[i] * uint64(int64(c))
+			gSum += gs[i] * c
 		}
+		r, b := unpackLanes(rbSum)
 		d := dst[x*4 : x*4+4 : x*4+4]
-		d[0], d[1], d[2], d[3] = clampFixed(r), clampFixed(g), clampFixed(b), 0xff
+		d[0], d[1], d[2], d[3] = r, clampFixed(gSum), b, 0xff
 	}
 }
 
@@ -369,25 +405,33 @@ func putAlphaWeighted(d []uint8, r, g, b, a int64) {
 	d[3] = clampFloat(float64(a) / (1 << lanczosBits))
 }
 
-// lanczosColumnsOpaque filters opaque NRGBA rows vertically into dst.
-func lanczosColumnsOpaque(dst []uint8, rows [][]uint8, coef []int32, acc []int32) {
-	acc = acc[:len(dst)]
-	{
-		c := coef[0]
-		row := rows[0][:len(acc)]
-		for i, v := range row {
-			acc[i] = int32(v) * c
+// lanczosColumnsOpaque filters opaque NRGBA rows vertically into dst,
+// eight samples at a time.
+func lanczosColumnsOpaque(dst []uint8, rows [][]uint8, coef []int32) {
+	rows = rows[:len(coef)]
+	i := 0
+	for ; i+8 <= len(dst); i += 8 {
+		var a0, a1, a2, a3 uint64
+		for k, c := range coef {
+			v := binary.LittleEndian.Uint64(rows[k][i:])
+			cc := uint64(int64(c))
+			a0 += (v & laneMask) * cc
+			a1 += (v >> 8 & laneMask) * cc
+			a2 += (v >> 16 & laneMask) * cc
+			a3 += (v >> 24 & laneMask) * cc
 		}
+		d := dst[i : i+8 : i+8]
+		d[0], d[4] = unpackLanes(a0)
+		d[1], d[5] = unpackLanes(a1)
+		d[2], d[6] = unpackLanes(a2)
+		d[3], d[7] = unpackLanes(a3)
 	}
-	for k := 1; k < len(coef); k++ {
-		c := coef[k]
-		row := rows[k][:len(acc)]
-		for i, v := range row {
-			acc[i] += int32(v) * c
+	for ; i < len(dst); i++ {
+		var a int32
+		for k, c := range coef {
+			a += int32(rows[k][i]) * c
 		}
-	}
-	for i, v := range acc {
-		dst[i] = clampFixed(v)
+		dst[i] = clampFixed(a)
 	}
 }
 
