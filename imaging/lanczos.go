@@ -351,6 +351,20 @@ func spreadRow(rb []uint64, g []int32, src []uint8) {
 	}
 }
 
+// dotSpread sums the taps of one output pixel. It is a function of its own
+// so that its sums stay in registers.
+//
+//go:noinline
+func dotSpread(rb []uint64, g, coef []int32) (rbSum uint64, gSum int32) {
+	rb = rb[:len(coef)]
+	g = g[:len(coef)]
+	for i, c := range coef {
+		rbSum += rb[i] * uint64(int64(c))
+		gSum += g[i] * c
+	}
+	return rbSum, gSum
+}
+
 // lanczosRowOpaque filters an opaque row, spread by spreadRow,
 // horizontally into NRGBA.
 func lanczosRowOpaque(dst []uint8, rb []uint64, g []int32, fw *filterWeights) {
@@ -358,14 +372,7 @@ func lanczosRowOpaque(dst []uint8, rb []uint64, g []int32, fw *filterWeights) {
 	for x := range len(dst) / 4 {
 		coef := coefs[x*stride:][:ns[x]]
 		start := int(starts[x])
-		rbs := rb[start:][:len(coef)]
-		gs := g[start:][:len(coef)]
-		var rbSum uint64
-		var gSum int32
-		for i, c := range coef {
-			rbSum += rbs[i] * uint64(int64(c))
-			gSum += gs[i] * c
-		}
+		rbSum, gSum := dotSpread(rb[start:][:len(coef)], g[start:][:len(coef)], coef)
 		r, b := unpackLanes(rbSum)
 		d := dst[x*4 : x*4+4 : x*4+4]
 		d[0], d[1], d[2], d[3] = r, clampFixed(gSum), b, 0xff
