@@ -368,14 +368,11 @@ func dotSpread(rb []uint64, g, coef []int32) (rbSum uint64, gSum int32) {
 // lanczosRowOpaque filters an opaque row, spread by spreadRow,
 // horizontally into NRGBA.
 func lanczosRowOpaque(dst []uint8, rb []uint64, g []int32, fw *filterWeights) {
-	starts, ns, coefs, stride := fw.start, fw.n, fw.coef, fw.stride
 	for x := range len(dst) / 4 {
-		coef := coefs[x*stride:][:ns[x]]
-		start := int(starts[x])
-		rbSum, gSum := dotSpread(rb[start:][:len(coef)], g[start:][:len(coef)], coef)
+		o, n, start := x*fw.stride, int(fw.n[x]), int(fw.start[x])
+		rbSum, gSum := dotSpread(rb[start:start+n], g[start:start+n], fw.coef[o:o+n])
 		r, b := unpackLanes(rbSum)
-		d := dst[x*4 : x*4+4 : x*4+4]
-		d[0], d[1], d[2], d[3] = r, clampFixed(gSum), b, 0xff
+		binary.LittleEndian.PutUint32(dst[x*4:], uint32(r)|uint32(clampFixed(gSum))<<8|uint32(b)<<16|0xff000000)
 	}
 }
 
