@@ -284,7 +284,11 @@ func lanczosResize(img image.Image, w, h, procs int) *image.NRGBA {
 		return dst
 	}
 	fh := lanczosWeights(h, sh)
-	n := fh.stride
+	// A window of taps spans at most n rows. Each band's ring holds n
+	// rows, so that together they stay within what a whole intermediate
+	// image of w×sh would take.
+	n := min(fh.stride, sh)
+	procs = min(procs, max(1, sh/n))
 	bands(h, procs, func(y0, y1 int) {
 		// A ring of n rows holds the filtered source rows that the taps of
 		// the current output row read: rows start..start+n-1 land in
