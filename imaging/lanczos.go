@@ -34,6 +34,11 @@ func (fw *filterWeights) at(i int) (int, []int32) {
 // widened by the reduction factor when shrinking, taps beyond the edges are
 // dropped and the rest normalised to sum to one.
 func lanczosWeights(dstSize, srcSize int) *filterWeights {
+	return lanczosWeightsBits(dstSize, srcSize, lanczosBits)
+}
+
+// lanczosWeightsBits is lanczosWeights with weights of 1<<bits.
+func lanczosWeightsBits(dstSize, srcSize, bits int) *filterWeights {
 	du := float64(srcSize) / float64(dstSize)
 	scale := max(du, 1)
 	ru := math.Ceil(scale * imgops.Lanczos.Support)
@@ -63,7 +68,7 @@ func lanczosWeights(dstSize, srcSize int) *filterWeights {
 		var total int32
 		big := 0
 		for i := range coef {
-			coef[i] = int32(math.Round(ws[i] / sum * (1 << lanczosBits)))
+			coef[i] = int32(math.Round(ws[i] / sum * float64(int(1)<<bits)))
 			total += coef[i]
 			if coef[i] > coef[big] {
 				big = i
@@ -71,7 +76,7 @@ func lanczosWeights(dstSize, srcSize int) *filterWeights {
 		}
 		// Rounding leaves the sum a little off one; the largest tap takes
 		// the difference, so that flat areas stay exactly flat.
-		coef[big] += 1<<lanczosBits - total
+		coef[big] += 1<<bits - total
 		fw.start[v] = int32(begin)
 		fw.n[v] = int32(n)
 	}
@@ -246,15 +251,26 @@ func lanczosResize(img image.Image, w, h, procs int) *image.NRGBA {
 	// row reads source row y, filtered horizontally into buf (w×4 bytes)
 	// when the width changes; sc holds a band's scratch rows.
 	type scratchRows struct {
-		pix []uint8 // converted pixels, sw×4
-		rb  []uint64
-		g   []int32
+		pix    []uint8 // converted pixels, sw×4
+		rb     []uint64
+		g      []int32
+		ra, ga []uint64 // premultiplied, for rows that are not opaque
+	}
+	// Rows with alpha are filtered with weights of fewer bits, so that
+	// sums of colour·alpha·weight fit in 32-bit lanes too.
+	var fwAlpha *filterWeights
+	if fw != nil && !src.opaque {
+		fwAlpha = lanczosWeightsBits(w, sw, alphaBits)
 	}
 	newScratch := func() *scratchRows {
 		if fw == nil {
 			return nil
 		}
-		return &scratchRows{make([]uint8, sw*4), make([]uint64, sw), make([]int32, sw)}
+		sc := &scratchRows{pix: make([]uint8, sw*4), rb: make([]uint64, sw), g: make([]int32, sw)}
+		if fwAlpha != nil {
+			sc.ra, sc.ga = make([]uint64, sw), make([]uint64, sw)
+		}
+		return sc
 	}
 	row := func(y int, buf []uint8, sc *scratchRows) ([]uint8, bool) {
 		if fw == nil {
@@ -269,7 +285,8 @@ func lanczosResize(img image.Image, w, h, procs int) *image.NRGBA {
 			spreadRow(sc.rb, sc.g, r)
 			lanczosRowOpaque(buf, sc.rb, sc.g, fw)
 		} else {
-			lanczosRowAlpha(buf, r, fw)
+			spreadRowAlpha(sc.ra, sc.ga, r)
+			lanczosRowAlpha(buf, sc.ra, sc.ga, fwAlpha)
 		}
 		return buf, opaque
 	}
@@ -380,28 +397,58 @@ func lanczosRowOpaque(dst []uint8, rb []uint64, g []int32, fw *filterWeights) {
 	}
 }
 
-// lanczosRowAlpha filters an NRGBA row horizontally, weighting colours by
-// alpha as imgops does.
-func lanczosRowAlpha(dst, src []uint8, fw *filterWeights) {
+// alphaBits is the precision of the weights for rows with alpha:
+// 255·255·(1<<alphaBits) times the taps' magnitudes fits in an int32.
+const alphaBits = 12
+
+// spreadRowAlpha splits an NRGBA row into premultiplied red and blue, one
+// pixel to a uint64, and premultiplied green and alpha.
+func spreadRowAlpha(ra, ga []uint64, src []uint8) {
+	ra = ra[:len(src)/4]
+	ga = ga[:len(ra)]
+	for x := range ra {
+		p := binary.LittleEndian.Uint32(src[x*4:])
+		a := uint64(p >> 24)
+		ra[x] = uint64(p&0xff)*a | uint64(p>>16&0xff)*a<<32
+		ga[x] = uint64(p>>8&0xff)*a | a<<32
+	}
+}
+
+// dotAlpha sums the taps of one output pixel of a row with alpha.
+//
+//go:noinline
+func dotAlpha(ra, ga []uint64, coef []int32) (raSum, gaSum uint64) {
+	ra = ra[:len(coef)]
+	ga = ga[:len(coef)]
+	for i, c := range coef {
+		cc := uint64(int64(c))
+		raSum += ra[i] * cc
+		gaSum += ga[i] * cc
+	}
+	return raSum, gaSum
+}
+
+// splitLanes splits a uint64 of two 32-bit lane sums into the sums.
+func splitLanes(v uint64) (lo, hi int64) {
+	l := int32(uint32(v))
+	return int64(l), int64(int32(uint32((v - uint64(int64(l))) >> 32)))
+}
+
+// lanczosRowAlpha filters a row spread by spreadRowAlpha horizontally,
+// weighting colours by alpha as imgops does, into NRGBA.
+func lanczosRowAlpha(dst []uint8, ra, ga []uint64, fw *filterWeights) {
 	for x := range len(dst) / 4 {
-		start, coef := fw.at(x)
-		s := src[start*4 : (start+len(coef))*4]
-		var r, g, b, a int64
-		for len(coef) > 0 && len(s) >= 4 {
-			aw := int64(s[3]) * int64(coef[0])
-			r += int64(s[0]) * aw
-			g += int64(s[1]) * aw
-			b += int64(s[2]) * aw
-			a += aw
-			coef, s = coef[1:], s[4:]
-		}
-		putAlphaWeighted(dst[x*4:x*4+4:x*4+4], r, g, b, a)
+		o, n, start := x*fw.stride, int(fw.n[x]), int(fw.start[x])
+		raSum, gaSum := dotAlpha(ra[start:start+n], ga[start:start+n], fw.coef[o:o+n])
+		r, b := splitLanes(raSum)
+		g, a := splitLanes(gaSum)
+		putAlphaWeighted(dst[x*4:x*4+4:x*4+4], r, g, b, a, alphaBits)
 	}
 }
 
 // putAlphaWeighted writes a pixel from sums of c·a·w and a·w, leaving it
 // transparent black when the alpha sum is zero, as imgops does.
-func putAlphaWeighted(d []uint8, r, g, b, a int64) {
+func putAlphaWeighted(d []uint8, r, g, b, a int64, bits int) {
 	if a == 0 {
 		d[0], d[1], d[2], d[3] = 0, 0, 0, 0
 		return
@@ -410,7 +457,7 @@ func putAlphaWeighted(d []uint8, r, g, b, a int64) {
 	d[0] = clampFloat(float64(r) * inv)
 	d[1] = clampFloat(float64(g) * inv)
 	d[2] = clampFloat(float64(b) * inv)
-	d[3] = clampFloat(float64(a) / (1 << lanczosBits))
+	d[3] = clampFloat(float64(a) / float64(int64(1)<<bits))
 }
 
 // lanczosColumnsOpaque filters opaque NRGBA rows vertically into dst,
@@ -461,6 +508,6 @@ func lanczosColumnsAlpha(dst []uint8, rows [][]uint8, coef []int32, acc []int64)
 		}
 	}
 	for i := 0; i+3 < len(acc); i += 4 {
-		putAlphaWeighted(dst[i:i+4:i+4], acc[i], acc[i+1], acc[i+2], acc[i+3])
+		putAlphaWeighted(dst[i:i+4:i+4], acc[i], acc[i+1], acc[i+2], acc[i+3], lanczosBits)
 	}
 }
