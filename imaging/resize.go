@@ -16,8 +16,8 @@ const maxBoxFactor = 250
 // averages kx×ky boxes of source pixels, read straight from the decoder's
 // type (YCbCr, NRGBA, RGBA or Gray), so the Lanczos step starts from between
 // two and three times the target size; libvips resizes the same way (shrink,
-// then reduce). Below a factor of two per axis it is imgops.Resize. The box
-// step uses up to procs goroutines.
+// then reduce). The Lanczos step is lanczosResize, imgops.Resize for image
+// types it does not read. Both steps use up to procs goroutines.
 func resize(img image.Image, w, h, procs int) image.Image {
 	b := img.Bounds()
 	kx := min(b.Dx()/(2*w), maxBoxFactor)
@@ -29,6 +29,9 @@ func resize(img image.Image, w, h, procs int) image.Image {
 	}
 	if b := img.Bounds(); b.Dx() == w && b.Dy() == h {
 		return img
+	}
+	if r := lanczosResize(img, w, h, procs); r != nil {
+		return r
 	}
 	return imgops.Resize(img, w, h, imgops.Lanczos)
 }
