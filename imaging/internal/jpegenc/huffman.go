@@ -361,3 +361,16 @@ func countBlock(z *[64]int16, mask uint64, prev *int32, dc, ac *[257]int64) bool
 	}
 	return true
 }
+
+// IsStandardHuffman reports whether a DHT table (its 16 counts and its
+// symbols) is one of the example tables of JPEG Annex K.3, which an
+// encoder writes when it does not make tables for the image.
+func IsStandardHuffman(counts, vals []byte) bool {
+	for i := range stdHuffman {
+		s := &stdHuffman[i]
+		if string(counts) == string(s.counts[:]) && string(vals) == string(s.vals) {
+			return true
+		}
+	}
+	return false
+}

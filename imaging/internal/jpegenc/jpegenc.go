@@ -272,14 +272,16 @@ func writeTrailer(bw *bitWriter) error {
 	return bw.err
 }
 
-// writeHeaders appends SOI, the segments, DQT, SOF, DHT and SOS.
-func writeHeaders(bw *bitWriter, f *Frame, t *tables, segments [][]byte) error {
-	b := append(bw.buf, 0xFF, 0xD8)
+// AppendStart appends to b the start of a file as WriteCoefficients and
+// Encode write it: SOI, a JFIF APP0 unless one of the segments is an APP0
+// or an Adobe APP14, and the segments (see Options.Segments).
+func AppendStart(b []byte, segments [][]byte) ([]byte, error) {
+	b = append(b, 0xFF, 0xD8)
 	jfif := true
 	for i, s := range segments {
 		if len(s) < 4 || s[0] != 0xFF || !(s[1] >= 0xE0 && s[1] <= 0xEF || s[1] == 0xFE) ||
 			int(s[2])<<8|int(s[3]) != len(s)-2 {
-			return fmt.Errorf("jpegenc: segment %d is not a whole APPn or COM marker segment", i)
+			return b, fmt.Errorf("jpegenc: segment %d is not a whole APPn or COM marker segment", i)
 		}
 		if s[1] == 0xE0 || s[1] == 0xEE {
 			jfif = false
@@ -290,6 +292,15 @@ func writeHeaders(bw *bitWriter, f *Frame, t *tables, segments [][]byte) error {
 	}
 	for _, s := range segments {
 		b = append(b, s...)
+	}
+	return b, nil
+}
+
+// writeHeaders appends SOI, the segments, DQT, SOF, DHT and SOS.
+func writeHeaders(bw *bitWriter, f *Frame, t *tables, segments [][]byte) error {
+	b, err := AppendStart(bw.buf, segments)
+	if err != nil {
+		return err
 	}
 	// Quantisation tables, shared between components that have equal ones.
 	var qs [][64]uint16

@@ -27,7 +27,9 @@ type TranscodeOptions struct {
 // with optimised Huffman tables. No inverse DCT, colour conversion or
 // forward DCT runs, so the only loss is the requantisation's rounding: at
 // the source's own quality or a finer one the coefficients come out
-// unchanged.
+// unchanged. Then, for a baseline Huffman-coded source with one scan, the
+// entropy-coded data is copied as it is, with the source's Huffman tables
+// and restart interval (passThrough): only the headers are written anew.
 //
 // Transcode refuses what Coefficients refuses, and an orientation that
 // cannot be applied losslessly; the caller then decodes pixels instead. On
@@ -53,6 +55,8 @@ func Transcode(w io.Writer, data []byte, o TranscodeOptions) error {
 		if err := f.Orient(o.Orientation); err != nil {
 			return err
 		}
+	} else if ok, err := passThrough(w, data, f, o.Segments); ok || err != nil {
+		return err
 	}
 	jf := &jpegenc.Frame{Width: f.Width, Height: f.Height, Components: make([]jpegenc.Component, len(f.Components))}
 	for i, c := range f.Components {
