@@ -115,22 +115,25 @@ func passThrough(w io.Writer, data []byte, f *CoefFrame, segments [][]byte) (boo
 			return false, nil
 		}
 	}
-	size := len(scan)
+	n := 32
 	for _, s := range segments {
-		size += len(s)
+		n += len(s)
 	}
 	for _, s := range keep {
-		size += len(s)
+		n += len(s)
 	}
-	b, err := jpegenc.AppendStart(make([]byte, 0, size+32), segments)
+	// The headers are small; the scan is written from the source as it is.
+	b, err := jpegenc.AppendStart(make([]byte, 0, n), segments)
 	if err != nil {
 		return false, err
 	}
 	for _, s := range keep {
 		b = append(b, s...)
 	}
-	b = append(b, scan...)
-	_, err = w.Write(b)
+	if _, err := w.Write(b); err != nil {
+		return true, err
+	}
+	_, err = w.Write(scan)
 	return true, err
 }
 
