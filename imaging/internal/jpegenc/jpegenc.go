@@ -19,7 +19,7 @@ type Component struct {
 	// to whole MCUs.
 	BlocksW, BlocksH int
 	// Coeffs holds BlocksW*BlocksH blocks of 64, row-major by block, each
-	// block in natural order, already quantised.
+	// block in natural order (zig-zag if Frame.ZigZag), already quantised.
 	Coeffs []int16
 }
 
@@ -27,6 +27,9 @@ type Component struct {
 type Frame struct {
 	Width, Height int
 	Components    []Component // 1 (grey) or 3 (YCbCr)
+	// ZigZag says each block of Coeffs is in zig-zag order, the order
+	// they are coded in, rather than natural order; Quant stays natural.
+	ZigZag bool
 }
 
 // Options control how WriteCoefficients writes a file.
@@ -232,11 +235,19 @@ func WriteCoefficients(w io.Writer, f *Frame, o Options) error {
 	}
 	var t tables
 	rows := l.mcuRows(len(f.Components))
+	var z [64]int16
+	// zblock returns a block in zigzag order and its mask.
+	zblock := func(ci, bi int) (*[64]int16, uint64) {
+		b := block(&f.Components[ci], bi)
+		if f.ZigZag {
+			return b, acMask(b)
+		}
+		return &z, zigzag(b, &z)
+	}
 	if o.OptimizeHuffman {
 		forEachBlock(f.Components, &l, 0, rows, 0, func(ci, bi int) {
-			var z [64]int16
-			mask := zigzag(block(&f.Components[ci], bi), &z)
-			t.count(ci, &z, mask)
+			b, mask := zblock(ci, bi)
+			t.count(ci, b, mask)
 		})
 		if t.outOfRange {
 			return errRange
@@ -255,9 +266,8 @@ func WriteCoefficients(w io.Writer, f *Frame, o Options) error {
 	ok := true
 	forEachBlock(f.Components, &l, 0, rows, 0, func(ci, bi int) {
 		k := tableOf(ci)
-		var z [64]int16
-		mask := zigzag(block(&f.Components[ci], bi), &z)
-		ok = encodeBlock(bw, &z, mask, &t.prevDC[ci], &t.dc[k], &t.ac[k]) && ok
+		b, mask := zblock(ci, bi)
+		ok = encodeBlock(bw, b, mask, &t.prevDC[ci], &t.dc[k], &t.ac[k]) && ok
 	})
 	if !ok {
 		return errRange

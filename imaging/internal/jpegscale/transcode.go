@@ -42,12 +42,14 @@ func Transcode(w io.Writer, data []byte, o TranscodeOptions) error {
 		// transposed tables, so that the output's are the quality's.
 		luma, chroma = transposed(&luma), transposed(&chroma)
 	}
-	f, err := Coefficients(data, func(i int) *[64]uint16 {
+	// Blocks stay in zig-zag order, which jpegenc codes without
+	// reordering, unless Orient is to turn them.
+	f, err := coefficients(data, func(i int) *[64]uint16 {
 		if i == 0 {
 			return &luma
 		}
 		return &chroma
-	})
+	}, o.Orientation <= 1)
 	if err != nil {
 		return err
 	}
@@ -58,7 +60,7 @@ func Transcode(w io.Writer, data []byte, o TranscodeOptions) error {
 	} else if ok, err := passThrough(w, data, f, o.Segments); ok || err != nil {
 		return err
 	}
-	jf := &jpegenc.Frame{Width: f.Width, Height: f.Height, Components: make([]jpegenc.Component, len(f.Components))}
+	jf := &jpegenc.Frame{Width: f.Width, Height: f.Height, Components: make([]jpegenc.Component, len(f.Components)), ZigZag: f.ZigZag}
 	for i, c := range f.Components {
 		jf.Components[i] = jpegenc.Component(c)
 	}
