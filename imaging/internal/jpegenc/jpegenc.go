@@ -44,6 +44,11 @@ type Options struct {
 	// marker bytes and length) written right after SOI. A JFIF APP0 is
 	// written first unless one of them is an APP0 or an Adobe APP14.
 	Segments [][]byte
+	// Procs is how many goroutines may code the image: above 1 the scan
+	// is cut into that many bands of MCU rows, joined by restart markers
+	// (a few bytes each), whose statistics and code are made in
+	// parallel. 0 or 1 codes it serially with no restart markers.
+	Procs int
 }
 
 // ErrProgressive is returned when Options ask for progressive output.
@@ -207,6 +212,17 @@ func (t *tables) everySymbol() {
 	}
 }
 
+// add adds the statistics of u to t's.
+func (t *tables) add(u *tables) {
+	for k := range t.dcF {
+		for s := range t.dcF[k] {
+			t.dcF[k][s] += u.dcF[k][s]
+			t.acF[k][s] += u.acF[k][s]
+		}
+	}
+	t.outOfRange = t.outOfRange || u.outOfRange
+}
+
 // useOptimal builds tables from the gathered statistics.
 func (t *tables) useOptimal(ncomp int) error {
 	t.n = min(ncomp, 2)
@@ -235,20 +251,36 @@ func WriteCoefficients(w io.Writer, f *Frame, o Options) error {
 	}
 	var t tables
 	rows := l.mcuRows(len(f.Components))
-	var z [64]int16
-	// zblock returns a block in zigzag order and its mask.
-	zblock := func(ci, bi int) (*[64]int16, uint64) {
+	perRow := l.mcusX
+	if len(f.Components) == 1 {
+		perRow = l.blocksX
+	}
+	p := planRestarts(rows, perRow, o.Procs)
+	// zblock returns a block in zigzag order, using z if it has to
+	// reorder it, and its mask.
+	zblock := func(ci, bi int, z *[64]int16) (*[64]int16, uint64) {
 		b := block(&f.Components[ci], bi)
 		if f.ZigZag {
 			return b, acMask(b)
 		}
-		return &z, zigzag(b, &z)
+		return z, zigzag(b, z)
 	}
 	if o.OptimizeHuffman {
-		forEachBlock(f.Components, &l, 0, rows, 0, func(ci, bi int) {
-			b, mask := zblock(ci, bi)
-			t.count(ci, b, mask)
+		// Each band's statistics, with the DC predictions its restart
+		// resets, summed.
+		part := make([]tables, p.bands)
+		p.each(o.Procs, 0, nil, func(_, b int) {
+			var z [64]int16
+			r0, r1 := p.span(b)
+			tb := &part[b]
+			forEachBlock(f.Components, &l, r0, r1, 0, func(ci, bi int) {
+				zb, mask := zblock(ci, bi, &z)
+				tb.count(ci, zb, mask)
+			})
 		})
+		for b := range part {
+			t.add(&part[b])
+		}
 		if t.outOfRange {
 			return errRange
 		}
@@ -260,14 +292,19 @@ func WriteCoefficients(w io.Writer, f *Frame, o Options) error {
 		return err
 	}
 	bw := &bitWriter{w: w, buf: make([]byte, 0, flushAt+1024)}
-	if err := writeHeaders(bw, f, &t, o.Segments); err != nil {
+	if err := writeHeaders(bw, f, &t, o.Segments, p.interval); err != nil {
 		return err
 	}
-	ok := true
-	forEachBlock(f.Components, &l, 0, rows, 0, func(ci, bi int) {
-		k := tableOf(ci)
-		b, mask := zblock(ci, bi)
-		ok = encodeBlock(bw, b, mask, &t.prevDC[ci], &t.dc[k], &t.ac[k]) && ok
+	ok := p.code(bw, o.Procs, func(_ int, bw *bitWriter, r0, r1 int) bool {
+		var prev [4]int32
+		var z [64]int16
+		ok := true
+		forEachBlock(f.Components, &l, r0, r1, 0, func(ci, bi int) {
+			k := tableOf(ci)
+			zb, mask := zblock(ci, bi, &z)
+			ok = encodeBlock(bw, zb, mask, &prev[ci], &t.dc[k], &t.ac[k]) && ok
+		})
+		return ok
 	})
 	if !ok {
 		return errRange
@@ -306,8 +343,9 @@ func AppendStart(b []byte, segments [][]byte) ([]byte, error) {
 	return b, nil
 }
 
-// writeHeaders appends SOI, the segments, DQT, SOF, DHT and SOS.
-func writeHeaders(bw *bitWriter, f *Frame, t *tables, segments [][]byte) error {
+// writeHeaders appends SOI, the segments, DQT, SOF, DHT, DRI if restart
+// (the interval in MCUs) is not zero, and SOS.
+func writeHeaders(bw *bitWriter, f *Frame, t *tables, segments [][]byte, restart int) error {
 	b, err := AppendStart(bw.buf, segments)
 	if err != nil {
 		return err
@@ -368,6 +406,9 @@ func writeHeaders(bw *bitWriter, f *Frame, t *tables, segments [][]byte) error {
 			b = append(b, s.counts[:]...)
 			b = append(b, s.vals...)
 		}
+	}
+	if restart > 0 {
+		b = append(b, 0xFF, 0xDD, 0, 4, byte(restart>>8), byte(restart))
 	}
 	// Scan header.
 	n = 6 + 2*nc

@@ -17,6 +17,9 @@ type TranscodeOptions struct {
 	// Segments are complete APPn or COM marker segments written after the
 	// JFIF APP0 (jpegenc.Options.Segments).
 	Segments [][]byte
+	// Procs is how many goroutines may entropy-code the output
+	// (jpegenc.Options.Procs): above 1 it has restart markers.
+	Procs int
 }
 
 // Transcode re-encodes a JPEG at a quality without leaving the DCT domain:
@@ -64,7 +67,7 @@ func Transcode(w io.Writer, data []byte, o TranscodeOptions) error {
 	for i, c := range f.Components {
 		jf.Components[i] = jpegenc.Component(c)
 	}
-	return jpegenc.WriteCoefficients(w, jf, jpegenc.Options{OptimizeHuffman: true, Segments: o.Segments})
+	return jpegenc.WriteCoefficients(w, jf, jpegenc.Options{OptimizeHuffman: true, Segments: o.Segments, Procs: o.Procs})
 }
 
 func transposed(q *[64]uint16) [64]uint16 {
