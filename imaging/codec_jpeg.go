@@ -179,10 +179,12 @@ func shrinkOnLoad(w, h, tw, th int) int {
 // for, 4:2:0, and Huffman tables made for the image, which make files 2-10%
 // smaller than the standard ones. Their statistics come from a sample of
 // the rows, so memory stays one MCU row high (keeping the whole image's
-// coefficients would be faster still, but costs 3 bytes a pixel).
+// coefficients would be faster still, but costs 3 bytes a pixel). With
+// several procs the rows are encoded in parallel bands joined by restart
+// markers (jpegenc.EncodeOptions.Procs).
 func jpegOptions(o Options, segments [][]byte) jpegenc.EncodeOptions {
 	return jpegenc.EncodeOptions{Quality: qualityOr(o.Quality, DefaultQuality), OptimizeHuffman: true,
-		Statistics: jpegenc.StatsSampled, Segments: segments}
+		Statistics: jpegenc.StatsSampled, Segments: segments, Procs: o.procs}
 }
 
 // jpegProgressive reports whether the first frame header is progressive

@@ -147,6 +147,8 @@ type Options struct {
 	FirstFrame bool
 	// icc is the profile encoders embed, set by Run for color_profile=keep.
 	icc []byte
+	// procs is how many goroutines the encoder may use, set by Plan.
+	procs int
 	OverlayOptions
 }
 

@@ -84,6 +84,7 @@ func (p *Pipeline) Plan(src []byte, opt Options) (Plan, error) {
 			WithHint("re-encode the image; its coded frame does not match its header").WithLimit(LimitInputPixels)
 	}
 	pl := Plan{Info: info, Options: opt, OutFormat: opt.Format, DecodeScale: 1}
+	pl.Options.procs = p.procs
 	if pl.OutFormat == "" {
 		pl.OutFormat = info.Format
 	}

@@ -78,6 +78,9 @@ func (pl *Plan) transcodeCost(pixel int64) int64 {
 	if pl.orientation() >= 5 {
 		own += coef // a transpose copies the coefficients
 	}
+	// Coded on several goroutines, all bands but the first are held
+	// until their turn: at most the output again.
+	own += pl.transcodeOut()
 	fallback := coef + pl.decodeCost().Peak
 	return max(pixel, own+own/8+1<<20, fallback+fallback/8+1<<20)
 }
@@ -143,7 +146,8 @@ func (p *Pipeline) transcode(src []byte, pl Plan) (Result, bool) {
 		n += int64(len(s))
 	}
 	w := &capWriter{b: make([]byte, 0, n)}
-	to := jpegscale.TranscodeOptions{Quality: qualityOr(o.Quality, DefaultQuality), Orientation: pl.orientation(), Segments: segs}
+	to := jpegscale.TranscodeOptions{Quality: qualityOr(o.Quality, DefaultQuality), Orientation: pl.orientation(), Segments: segs,
+		Procs: p.procs}
 	if err := jpegscale.Transcode(w, src, to); err != nil {
 		return Result{}, false
 	}

@@ -55,6 +55,10 @@ type EncodeOptions struct {
 	Statistics Statistics
 	// Segments are written after SOI, as in Options.
 	Segments [][]byte
+	// Procs is how many goroutines may encode the image, as in Options:
+	// above 1 the MCU rows are transformed and coded in bands joined by
+	// restart markers. StatsKeep encodes serially.
+	Procs int
 }
 
 // encoder holds the state of one Encode call.
@@ -92,6 +96,15 @@ func Encode(w io.Writer, img image.Image, o EncodeOptions) error {
 	e.minY = b.Min.Y
 	e.fill = e.filler(img)
 	rows := e.lay.mcuRows(e.ncomp)
+	if o.Procs > 1 && e.all == nil {
+		perRow := e.lay.mcusX
+		if e.ncomp == 1 {
+			perRow = e.lay.blocksX
+		}
+		if p := planRestarts(rows, perRow, o.Procs); p.bands > 1 {
+			return e.encodeBands(w, img, o, &p)
+		}
+	}
 	var t tables
 	bw := &bitWriter{w: w, buf: make([]byte, 0, flushAt+1024)}
 	if o.OptimizeHuffman {
@@ -119,7 +132,7 @@ func Encode(w io.Writer, img image.Image, o EncodeOptions) error {
 		return err
 	}
 	f := &Frame{Width: e.w, Height: e.h, Components: e.comps}
-	if err := writeHeaders(bw, f, &t, o.Segments); err != nil {
+	if err := writeHeaders(bw, f, &t, o.Segments, 0); err != nil {
 		return err
 	}
 	ok := true
@@ -134,6 +147,72 @@ func Encode(w io.Writer, img image.Image, o EncodeOptions) error {
 			ok = e.encodeRow(bw, &t, 0) && ok
 		}
 	}
+	if !ok {
+		return errRange
+	}
+	return writeTrailer(bw)
+}
+
+// encodeBands is Encode on o.Procs goroutines, each with an encoder of
+// its own (e is worker 0's): the statistics of each band's sampled rows
+// are gathered in parallel and summed, then the bands are transformed and
+// coded in parallel and joined with restart markers.
+func (e *encoder) encodeBands(w io.Writer, img image.Image, o EncodeOptions, p *restarts) error {
+	encs := []*encoder{e}
+	for range min(o.Procs, p.bands) - 1 {
+		ew := newEncoder(e.w, e.h, e.ncomp == 1, o)
+		ew.minY = e.minY
+		ew.fill = ew.filler(img)
+		encs = append(encs, ew)
+	}
+	var t tables
+	if o.OptimizeHuffman {
+		step := 1
+		if o.Statistics == StatsSampled && p.rows >= 16 {
+			step = 4
+		}
+		part := make([]tables, p.bands)
+		p.each(o.Procs, 0, nil, func(wk, b int) {
+			ew, tb := encs[wk], &part[b]
+			r0, r1 := p.span(b)
+			for r := ceilDiv(r0, step) * step; r < r1; r += step {
+				ew.transform(r)
+				forEachBlock(ew.comps, &ew.lay, r, r+1, r, func(ci, bi int) {
+					tb.count(ci, block(&ew.comps[ci], bi), ew.masks[ci][bi])
+				})
+			}
+		})
+		for b := range part {
+			t.add(&part[b])
+		}
+		if step > 1 {
+			t.everySymbol()
+		}
+		if t.outOfRange {
+			return errRange
+		}
+		if err := t.useOptimal(e.ncomp); err != nil {
+			return err
+		}
+	} else if err := t.useStandard(e.ncomp); err != nil {
+		return err
+	}
+	bw := &bitWriter{w: w, buf: make([]byte, 0, flushAt+1024)}
+	f := &Frame{Width: e.w, Height: e.h, Components: e.comps}
+	if err := writeHeaders(bw, f, &t, o.Segments, p.interval); err != nil {
+		return err
+	}
+	ok := p.code(bw, o.Procs, func(wk int, bw *bitWriter, r0, r1 int) bool {
+		ew := encs[wk]
+		tb := t // the tables are read only; the DC predictions are the band's
+		tb.prevDC = [4]int32{}
+		ok := true
+		for r := r0; r < r1; r++ {
+			ew.transform(r)
+			ok = ew.encodeRow(bw, &tb, 0) && ok
+		}
+		return ok
+	})
 	if !ok {
 		return errRange
 	}
@@ -242,7 +321,14 @@ func Cost(w, h int, o EncodeOptions) int64 {
 	coeffs := perRow * rows * (2*64 + 8) / 64
 	// Source rows converted to RGBA (two) or chroma rows gathered (four).
 	conv := 2*int64(w)*4 + 4*int64(w)
-	return strips + coeffs + conv + flushAt + 64<<10
+	n := strips + coeffs + conv + flushAt + 64<<10
+	if o.Procs > 1 && !(o.OptimizeHuffman && o.Statistics == StatsKeep) {
+		// An encoder a goroutine, and the bands coded ahead of their
+		// turn: at most the file, some 1.5 bytes a pixel at quality
+		// 100, and the slack of their growing buffers.
+		n += int64(o.Procs-1)*(strips+coeffs+conv+flushAt) + int64(w)*int64(h)*2
+	}
+	return n
 }
 
 // transform computes MCU row r's coefficients into e.comps.

@@ -279,6 +279,23 @@ func zigzag(b *[64]int16, z *[64]int16) uint64 {
 	return mask
 }
 
+// acMask returns the bitmap of a zigzag-order block's non-zero AC
+// coefficients (bit i for position i), four at a time: a lane's top bit
+// is set in (v&0x7FFF + 0x7FFF) | v when v is not zero, and a multiply
+// gathers the four top bits.
+func acMask(z *[64]int16) uint64 {
+	const low, top = 0x7FFF_7FFF_7FFF_7FFF, 0x8000_8000_8000_8000
+	const gather = 1<<48 | 1<<33 | 1<<18 | 1<<3
+	var mask uint64
+	for i := 0; i < 64; i += 4 {
+		q := (*[4]int16)(z[i : i+4])
+		w := uint64(uint16(q[0])) | uint64(uint16(q[1]))<<16 | uint64(uint16(q[2]))<<32 | uint64(uint16(q[3]))<<48
+		t := ((w&low + low) | w) & top
+		mask |= (t >> 15 * gather >> 48) << i
+	}
+	return mask &^ 1
+}
+
 // magnitude returns the JPEG size category of v and its additional bits.
 func magnitude(v int32) (uint, uint64) {
 	s := v >> 31
@@ -360,4 +377,17 @@ func countBlock(z *[64]int16, mask uint64, prev *int32, dc, ac *[257]int64) bool
 		ac[0]++
 	}
 	return true
+}
+
+// IsStandardHuffman reports whether a DHT table (its 16 counts and its
+// symbols) is one of the example tables of JPEG Annex K.3, which an
+// encoder writes when it does not make tables for the image.
+func IsStandardHuffman(counts, vals []byte) bool {
+	for i := range stdHuffman {
+		s := &stdHuffman[i]
+		if string(counts) == string(s.counts[:]) && string(vals) == string(s.vals) {
+			return true
+		}
+	}
+	return false
 }

@@ -19,7 +19,7 @@ type Component struct {
 	// to whole MCUs.
 	BlocksW, BlocksH int
 	// Coeffs holds BlocksW*BlocksH blocks of 64, row-major by block, each
-	// block in natural order, already quantised.
+	// block in natural order (zig-zag if Frame.ZigZag), already quantised.
 	Coeffs []int16
 }
 
@@ -27,6 +27,9 @@ type Component struct {
 type Frame struct {
 	Width, Height int
 	Components    []Component // 1 (grey) or 3 (YCbCr)
+	// ZigZag says each block of Coeffs is in zig-zag order, the order
+	// they are coded in, rather than natural order; Quant stays natural.
+	ZigZag bool
 }
 
 // Options control how WriteCoefficients writes a file.
@@ -41,6 +44,11 @@ type Options struct {
 	// marker bytes and length) written right after SOI. A JFIF APP0 is
 	// written first unless one of them is an APP0 or an Adobe APP14.
 	Segments [][]byte
+	// Procs is how many goroutines may code the image: above 1 the scan
+	// is cut into that many bands of MCU rows, joined by restart markers
+	// (a few bytes each), whose statistics and code are made in
+	// parallel. 0 or 1 codes it serially with no restart markers.
+	Procs int
 }
 
 // ErrProgressive is returned when Options ask for progressive output.
@@ -204,6 +212,17 @@ func (t *tables) everySymbol() {
 	}
 }
 
+// add adds the statistics of u to t's.
+func (t *tables) add(u *tables) {
+	for k := range t.dcF {
+		for s := range t.dcF[k] {
+			t.dcF[k][s] += u.dcF[k][s]
+			t.acF[k][s] += u.acF[k][s]
+		}
+	}
+	t.outOfRange = t.outOfRange || u.outOfRange
+}
+
 // useOptimal builds tables from the gathered statistics.
 func (t *tables) useOptimal(ncomp int) error {
 	t.n = min(ncomp, 2)
@@ -232,12 +251,36 @@ func WriteCoefficients(w io.Writer, f *Frame, o Options) error {
 	}
 	var t tables
 	rows := l.mcuRows(len(f.Components))
+	perRow := l.mcusX
+	if len(f.Components) == 1 {
+		perRow = l.blocksX
+	}
+	p := planRestarts(rows, perRow, o.Procs)
+	// zblock returns a block in zigzag order, using z if it has to
+	// reorder it, and its mask.
+	zblock := func(ci, bi int, z *[64]int16) (*[64]int16, uint64) {
+		b := block(&f.Components[ci], bi)
+		if f.ZigZag {
+			return b, acMask(b)
+		}
+		return z, zigzag(b, z)
+	}
 	if o.OptimizeHuffman {
-		forEachBlock(f.Components, &l, 0, rows, 0, func(ci, bi int) {
+		// Each band's statistics, with the DC predictions its restart
+		// resets, summed.
+		part := make([]tables, p.bands)
+		p.each(o.Procs, 0, nil, func(_, b int) {
 			var z [64]int16
-			mask := zigzag(block(&f.Components[ci], bi), &z)
-			t.count(ci, &z, mask)
+			r0, r1 := p.span(b)
+			tb := &part[b]
+			forEachBlock(f.Components, &l, r0, r1, 0, func(ci, bi int) {
+				zb, mask := zblock(ci, bi, &z)
+				tb.count(ci, zb, mask)
+			})
 		})
+		for b := range part {
+			t.add(&part[b])
+		}
 		if t.outOfRange {
 			return errRange
 		}
@@ -249,15 +292,19 @@ func WriteCoefficients(w io.Writer, f *Frame, o Options) error {
 		return err
 	}
 	bw := &bitWriter{w: w, buf: make([]byte, 0, flushAt+1024)}
-	if err := writeHeaders(bw, f, &t, o.Segments); err != nil {
+	if err := writeHeaders(bw, f, &t, o.Segments, p.interval); err != nil {
 		return err
 	}
-	ok := true
-	forEachBlock(f.Components, &l, 0, rows, 0, func(ci, bi int) {
-		k := tableOf(ci)
+	ok := p.code(bw, o.Procs, func(_ int, bw *bitWriter, r0, r1 int) bool {
+		var prev [4]int32
 		var z [64]int16
-		mask := zigzag(block(&f.Components[ci], bi), &z)
-		ok = encodeBlock(bw, &z, mask, &t.prevDC[ci], &t.dc[k], &t.ac[k]) && ok
+		ok := true
+		forEachBlock(f.Components, &l, r0, r1, 0, func(ci, bi int) {
+			k := tableOf(ci)
+			zb, mask := zblock(ci, bi, &z)
+			ok = encodeBlock(bw, zb, mask, &prev[ci], &t.dc[k], &t.ac[k]) && ok
+		})
+		return ok
 	})
 	if !ok {
 		return errRange
@@ -272,14 +319,16 @@ func writeTrailer(bw *bitWriter) error {
 	return bw.err
 }
 
-// writeHeaders appends SOI, the segments, DQT, SOF, DHT and SOS.
-func writeHeaders(bw *bitWriter, f *Frame, t *tables, segments [][]byte) error {
-	b := append(bw.buf, 0xFF, 0xD8)
+// AppendStart appends to b the start of a file as WriteCoefficients and
+// Encode write it: SOI, a JFIF APP0 unless one of the segments is an APP0
+// or an Adobe APP14, and the segments (see Options.Segments).
+func AppendStart(b []byte, segments [][]byte) ([]byte, error) {
+	b = append(b, 0xFF, 0xD8)
 	jfif := true
 	for i, s := range segments {
 		if len(s) < 4 || s[0] != 0xFF || !(s[1] >= 0xE0 && s[1] <= 0xEF || s[1] == 0xFE) ||
 			int(s[2])<<8|int(s[3]) != len(s)-2 {
-			return fmt.Errorf("jpegenc: segment %d is not a whole APPn or COM marker segment", i)
+			return b, fmt.Errorf("jpegenc: segment %d is not a whole APPn or COM marker segment", i)
 		}
 		if s[1] == 0xE0 || s[1] == 0xEE {
 			jfif = false
@@ -290,6 +339,16 @@ func writeHeaders(bw *bitWriter, f *Frame, t *tables, segments [][]byte) error {
 	}
 	for _, s := range segments {
 		b = append(b, s...)
+	}
+	return b, nil
+}
+
+// writeHeaders appends SOI, the segments, DQT, SOF, DHT, DRI if restart
+// (the interval in MCUs) is not zero, and SOS.
+func writeHeaders(bw *bitWriter, f *Frame, t *tables, segments [][]byte, restart int) error {
+	b, err := AppendStart(bw.buf, segments)
+	if err != nil {
+		return err
 	}
 	// Quantisation tables, shared between components that have equal ones.
 	var qs [][64]uint16
@@ -347,6 +406,9 @@ func writeHeaders(bw *bitWriter, f *Frame, t *tables, segments [][]byte) error {
 			b = append(b, s.counts[:]...)
 			b = append(b, s.vals...)
 		}
+	}
+	if restart > 0 {
+		b = append(b, 0xFF, 0xDD, 0, 4, byte(restart>>8), byte(restart))
 	}
 	// Scan header.
 	n = 6 + 2*nc

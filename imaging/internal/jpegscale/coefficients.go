@@ -25,6 +25,8 @@ type CoefComponent struct {
 type CoefFrame struct {
 	Width, Height int
 	Components    []CoefComponent
+	// ZigZag says the blocks are in zig-zag order rather than natural.
+	ZigZag bool
 }
 
 // ErrDamaged is wrapped by the error Coefficients returns for a file the
@@ -50,14 +52,31 @@ var ErrDamaged = errors.New("jpegscale: damaged JPEG")
 // too (a *TruncatedError, a *FormatError or one wrapping ErrDamaged): the
 // caller falls back to decoding pixels, which handles damage.
 func Coefficients(data []byte, target func(i int) *[64]uint16) (*CoefFrame, error) {
-	d := &decoder{data: data, denom: 1, bs: 8, coefOnly: true, coefTarget: target}
+	return coefficients(data, target, false)
+}
+
+// inOrder keeps coefficients in zig-zag order (decoder.coefPos).
+var inOrder = func() (t [64 + 16]uint8) {
+	for k := range t {
+		t[k] = uint8(min(k, 63))
+	}
+	return t
+}()
+
+// coefficients is Coefficients, leaving each block in zig-zag order if
+// zig is set (the order WriteCoefficients codes them in).
+func coefficients(data []byte, target func(i int) *[64]uint16, zig bool) (*CoefFrame, error) {
+	d := &decoder{data: data, denom: 1, bs: 8, coefOnly: true, coefTarget: target, coefPos: &zigzag}
+	if zig {
+		d.coefPos = &inOrder
+	}
 	if _, err := d.decode(); err != nil {
 		return nil, err
 	}
 	if len(d.report.Warnings) > 0 {
 		return nil, fmt.Errorf("%w: %s", ErrDamaged, d.report.Warnings[0])
 	}
-	f := &CoefFrame{Width: d.width, Height: d.height, Components: make([]CoefComponent, d.nComp)}
+	f := &CoefFrame{Width: d.width, Height: d.height, Components: make([]CoefComponent, d.nComp), ZigZag: zig}
 	for i := 0; i < d.nComp; i++ {
 		c := &d.comp[i]
 		if !c.qsValid {
@@ -69,7 +88,7 @@ func Coefficients(data []byte, target func(i int) *[64]uint16) (*CoefFrame, erro
 			BlocksW: c.bw, BlocksH: c.bh, Coeffs: c.coef}
 		if d.progressive {
 			// The scans kept zig-zag order, as they do for pixels.
-			c.rq.blocks(c.coef)
+			c.rq.blocks(c.coef, d.coefPos)
 		}
 	}
 	return f, nil
@@ -131,19 +150,19 @@ func (r *requant) apply(x int16, z uint8) int16 {
 	return int16((q ^ s) - s)
 }
 
-// blocks requantises blocks of zig-zag coefficients in place, into
-// natural order.
-func (r *requant) blocks(coef []int16) {
+// blocks requantises blocks of zig-zag coefficients in place, the k-th
+// to position pos[k].
+func (r *requant) blocks(coef []int16, pos *[64 + 16]uint8) {
 	for off := 0; off+64 <= len(coef); off += 64 {
 		b := (*[64]int16)(coef[off : off+64])
 		blk := *b
 		for k, v := range blk {
-			z := zigzag[k]
+			p := pos[k] & 63
 			if v == 0 {
-				b[z] = 0
+				b[p] = 0
 				continue
 			}
-			b[z] = r.apply(v, z)
+			b[p] = r.apply(v, zigzag[k])
 		}
 	}
 }
@@ -178,6 +197,7 @@ func (d *decoder) coefBlock(c *component, dct, act *huffTable, bx, by int) error
 	c.pred += diff
 	b := (*[64]int16)(c.coef[(by*c.bw+bx)*64:][:64])
 	rq := &c.rq
+	pos := d.coefPos
 	if v := int16(c.pred); v != 0 {
 		b[0] = rq.apply(v, 0)
 	}
@@ -192,8 +212,7 @@ func (d *decoder) coefBlock(c *component, dct, act *huffTable, bx, by int) error
 			acc <<= l
 			n -= int(l)
 			if k < 64 {
-				z := zigzag[k]
-				b[z] = rq.apply(int16(f>>16), z)
+				b[pos[k]&63] = rq.apply(int16(f>>16), zigzag[k])
 			}
 			k++
 			continue
@@ -224,8 +243,7 @@ func (d *decoder) coefBlock(c *component, dct, act *huffTable, bx, by int) error
 		acc <<= uint(s)
 		n -= s
 		if k < 64 {
-			z := zigzag[k]
-			b[z] = rq.apply(int16(v), z)
+			b[pos[k]&63] = rq.apply(int16(v), zigzag[k])
 		}
 		k++
 	}

@@ -317,7 +317,7 @@ func TestRequantiseRounding(t *testing.T) {
 			if err := d.latchRequant(&d.comp[0], &src); err != nil {
 				t.Fatal(err)
 			}
-			d.comp[0].rq.blocks(c.Coeffs)
+			d.comp[0].rq.blocks(c.Coeffs, &zigzag)
 			for i, got := range c.Coeffs {
 				blk, k := i/64, i%64 // natural position k holds zig-zag entry unzig(k)
 				var zk int

@@ -77,12 +77,12 @@ func (d *decoder) dcPixel(x int32) byte {
 func (d *decoder) output(c *component, last, bx, by int) {
 	blk := &d.blk
 	if d.coefOnly {
-		// Requantised, in natural order: see Coefficients.
+		// Requantised, in natural or zig-zag order: see coefficients.
 		b := (*[64]int16)(c.coef[(by*c.bw+bx)*64:][:64])
 		for k := 0; k <= last; k++ {
 			z := zigzag[k]
 			if v := blk[z]; v != 0 {
-				b[z] = c.rq.apply(int16(v), z)
+				b[d.coefPos[k]&63] = c.rq.apply(int16(v), z)
 				blk[z] = 0
 			}
 		}

@@ -174,6 +174,9 @@ type decoder struct {
 	// requantise them to these tables.
 	coefOnly   bool
 	coefTarget func(int) *[64]uint16
+	// coefPos[k] is where the k-th zig-zag coefficient goes in a block
+	// of Coefficients' output: zigzag (natural order) or inOrder.
+	coefPos *[64 + 16]uint8
 
 	br  bitReader
 	ar  arithDecoder

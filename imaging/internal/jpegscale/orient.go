@@ -55,6 +55,9 @@ func (h Header) Orientable(o int) bool {
 // allocates a second set of coefficients. It fails, leaving the frame
 // unusable, when a mirrored side is not a whole number of MCUs.
 func (f *CoefFrame) Orient(o int) error {
+	if f.ZigZag {
+		return unsupported("turning blocks in zig-zag order")
+	}
 	transpose, flipH, flipV := orientOps(o)
 	if transpose {
 		for _, c := range f.Components {

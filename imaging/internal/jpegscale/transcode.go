@@ -17,6 +17,9 @@ type TranscodeOptions struct {
 	// Segments are complete APPn or COM marker segments written after the
 	// JFIF APP0 (jpegenc.Options.Segments).
 	Segments [][]byte
+	// Procs is how many goroutines may entropy-code the output
+	// (jpegenc.Options.Procs): above 1 it has restart markers.
+	Procs int
 }
 
 // Transcode re-encodes a JPEG at a quality without leaving the DCT domain:
@@ -27,7 +30,9 @@ type TranscodeOptions struct {
 // with optimised Huffman tables. No inverse DCT, colour conversion or
 // forward DCT runs, so the only loss is the requantisation's rounding: at
 // the source's own quality or a finer one the coefficients come out
-// unchanged.
+// unchanged. Then, for a baseline Huffman-coded source with one scan, the
+// entropy-coded data is copied as it is, with the source's Huffman tables
+// and restart interval (passThrough): only the headers are written anew.
 //
 // Transcode refuses what Coefficients refuses, and an orientation that
 // cannot be applied losslessly; the caller then decodes pixels instead. On
@@ -40,12 +45,14 @@ func Transcode(w io.Writer, data []byte, o TranscodeOptions) error {
 		// transposed tables, so that the output's are the quality's.
 		luma, chroma = transposed(&luma), transposed(&chroma)
 	}
-	f, err := Coefficients(data, func(i int) *[64]uint16 {
+	// Blocks stay in zig-zag order, which jpegenc codes without
+	// reordering, unless Orient is to turn them.
+	f, err := coefficients(data, func(i int) *[64]uint16 {
 		if i == 0 {
 			return &luma
 		}
 		return &chroma
-	})
+	}, o.Orientation <= 1)
 	if err != nil {
 		return err
 	}
@@ -53,12 +60,14 @@ func Transcode(w io.Writer, data []byte, o TranscodeOptions) error {
 		if err := f.Orient(o.Orientation); err != nil {
 			return err
 		}
+	} else if ok, err := passThrough(w, data, f, o.Segments); ok || err != nil {
+		return err
 	}
-	jf := &jpegenc.Frame{Width: f.Width, Height: f.Height, Components: make([]jpegenc.Component, len(f.Components))}
+	jf := &jpegenc.Frame{Width: f.Width, Height: f.Height, Components: make([]jpegenc.Component, len(f.Components)), ZigZag: f.ZigZag}
 	for i, c := range f.Components {
 		jf.Components[i] = jpegenc.Component(c)
 	}
-	return jpegenc.WriteCoefficients(w, jf, jpegenc.Options{OptimizeHuffman: true, Segments: o.Segments})
+	return jpegenc.WriteCoefficients(w, jf, jpegenc.Options{OptimizeHuffman: true, Segments: o.Segments, Procs: o.Procs})
 }
 
 func transposed(q *[64]uint16) [64]uint16 {
