@@ -748,15 +748,19 @@ func (d *decoder) acFirst(h *huffTable, s *scanHeader, b []int16) error {
 
 // acRefine decodes an AC successive-approximation refinement scan for one
 // block (section G.1.2.3); b covers the whole band.
+//
+// The correction bit of an already non-zero coefficient is applied without
+// branching on it (refineBit): those bits are close to random, so a branch
+// on them is mispredicted half the time.
 func (d *decoder) acRefine(h *huffTable, s *scanHeader, b []int16) error {
 	br := &d.br
 	acc, n := br.acc, br.n
-	p1 := int16(1) << uint(s.al)
-	m1 := int16(-1) << uint(s.al)
-	k, se := s.ss, s.se
-	b = b[:se+1]
+	al := uint(s.al)
+	p1 := int16(1) << al
+	k := s.ss
+	b = b[:s.se+1]
 	if d.eobrun == 0 {
-		for ; k <= se; k++ {
+		for ; k < len(b); k++ {
 			if n < 32 {
 				acc, n = br.refill(acc, n)
 			}
@@ -783,7 +787,7 @@ func (d *decoder) acRefine(h *huffTable, s *scanHeader, b []int16) error {
 				if int64(acc) < 0 {
 					v = p1
 				} else {
-					v = m1
+					v = -p1
 				}
 				acc <<= 1
 				n--
@@ -796,18 +800,12 @@ func (d *decoder) acRefine(h *huffTable, s *scanHeader, b []int16) error {
 				}
 				break
 			}
-			for ; k <= se; k++ {
+			for ; k < len(b); k++ {
 				if c := b[k]; c != 0 {
 					if n == 0 {
 						acc, n = br.refill(acc, n)
 					}
-					if int64(acc) < 0 && c&p1 == 0 {
-						if c >= 0 {
-							b[k] = c + p1
-						} else {
-							b[k] = c + m1
-						}
-					}
+					b[k] = refineBit(c, acc, al)
 					acc <<= 1
 					n--
 				} else {
@@ -817,24 +815,18 @@ func (d *decoder) acRefine(h *huffTable, s *scanHeader, b []int16) error {
 					r--
 				}
 			}
-			if v != 0 && k <= se {
+			if v != 0 && k < len(b) {
 				b[k] = v
 			}
 		}
 	}
 	if d.eobrun > 0 {
-		for ; k <= se; k++ {
+		for ; k < len(b); k++ {
 			if c := b[k]; c != 0 {
 				if n == 0 {
 					acc, n = br.refill(acc, n)
 				}
-				if int64(acc) < 0 && c&p1 == 0 {
-					if c >= 0 {
-						b[k] = c + p1
-					} else {
-						b[k] = c + m1
-					}
-				}
+				b[k] = refineBit(c, acc, al)
 				acc <<= 1
 				n--
 			}
@@ -843,4 +835,13 @@ func (d *decoder) acRefine(h *huffTable, s *scanHeader, b []int16) error {
 	}
 	br.acc, br.n = acc, n
 	return nil
+}
+
+// refineBit applies the correction bit at the top of acc to the non-zero
+// coefficient c of a refinement scan at bit position al: if the bit is set
+// and c does not have bit al yet, c moves one step of 1<<al away from zero.
+func refineBit(c int16, acc uint64, al uint) int16 {
+	sgn := c >> 15                         // 0 or -1
+	add := int16(acc>>63) &^ (c >> al) & 1 // 1 to refine
+	return c + (add<<al ^ sgn - sgn)       // ±add<<al
 }
