@@ -821,6 +821,24 @@ func (d *decoder) acRefine(h *huffTable, s *scanHeader, b []int16) error {
 		}
 	}
 	if d.eobrun > 0 {
+		// In an EOB run most of the band is zero: skip four zero
+		// coefficients at a time.
+		for ; k+4 <= len(b); k += 4 {
+			q := (*[4]int16)(b[k:])
+			if q[0]|q[1]|q[2]|q[3] == 0 {
+				continue
+			}
+			for j, c := range q {
+				if c != 0 {
+					if n == 0 {
+						acc, n = br.refill(acc, n)
+					}
+					q[j] = refineBit(c, acc, al)
+					acc <<= 1
+					n--
+				}
+			}
+		}
 		for ; k < len(b); k++ {
 			if c := b[k]; c != 0 {
 				if n == 0 {
