@@ -312,7 +312,12 @@ func (d *decoder) decodeScan(s *scanHeader) error {
 	for my := 0; my < mcuH; my++ {
 		for mx := 0; mx < mcuW; mx++ {
 			if !bad {
-				err := d.huffMCU(s, mode, keep, mx, my)
+				var err error
+				if s.n == 1 && mode >= modeACFirst && mode <= modeACRefine {
+					err = d.acBlock(s, mode, mx, my)
+				} else {
+					err = d.huffMCU(s, mode, keep, mx, my)
+				}
 				if err == nil && d.br.overrun() {
 					err = errOverrun
 				}
@@ -399,6 +404,18 @@ func (d *decoder) huffMCU(s *scanHeader, mode scanMode, keep, mx, my int) error 
 		}
 	}
 	return nil
+}
+
+// acBlock decodes block (bx, by) of a progressive AC scan, which has a
+// single component and one block per MCU: huffMCU's loops left out.
+func (d *decoder) acBlock(s *scanHeader, mode scanMode, bx, by int) error {
+	sc := &s.comps[0]
+	c := &d.comp[sc.ci]
+	b := c.coef[(by*c.bw+bx)*c.ncoef:][:c.ncoef]
+	if mode == modeACFirst {
+		return d.acFirst(&d.acTab[sc.ta], s, b)
+	}
+	return d.acRefine(&d.acTab[sc.ta], s, b)
 }
 
 // greyMCU sets the blocks of MCU (mx, my) of a sequential scan to mid grey,
