@@ -315,6 +315,8 @@ func (d *decoder) decodeScan(s *scanHeader) error {
 				var err error
 				if s.n == 1 && mode >= modeACFirst && mode <= modeACRefine {
 					err = d.acBlock(s, mode, mx, my)
+				} else if mode == modeDCFirst || mode == modeDCRefine {
+					err = d.dcMCU(s, mode == modeDCRefine, mx, my)
 				} else {
 					err = d.huffMCU(s, mode, keep, mx, my)
 				}
@@ -416,6 +418,62 @@ func (d *decoder) acBlock(s *scanHeader, mode scanMode, bx, by int) error {
 		return d.acFirst(&d.acTab[sc.ta], s, b)
 	}
 	return d.acRefine(&d.acTab[sc.ta], s, b)
+}
+
+// dcMCU decodes MCU (mx, my) of a progressive DC scan, first or refining,
+// with the bit buffer in local variables: dcFirst and the DC refinement
+// of huffMCU, refilling once per block.
+func (d *decoder) dcMCU(s *scanHeader, refine bool, mx, my int) error {
+	br := &d.br
+	acc, n := br.acc, br.n
+	al := uint(s.al)
+	for i := 0; i < s.n; i++ {
+		sc := &s.comps[i]
+		c := &d.comp[sc.ci]
+		h := &d.dcTab[sc.td]
+		nh, nv := c.h, c.v
+		if s.n == 1 {
+			nh, nv = 1, 1
+		}
+		for y := 0; y < nv; y++ {
+			row := (my*nv + y) * c.bw
+			for x := 0; x < nh; x++ {
+				off := (row + mx*nh + x) * c.ncoef
+				if n < 32 {
+					acc, n = br.refill(acc, n)
+				}
+				if refine {
+					c.coef[off] |= int16(acc>>63) << al
+					acc <<= 1
+					n--
+					continue
+				}
+				var t int
+				if e := h.lut[acc>>(64-lookBits)]; e != 0 {
+					l := uint(e >> 8)
+					acc <<= l
+					n -= int(l)
+					t = int(e & 0xFF)
+				} else {
+					var err error
+					if t, acc, n, err = slowCode(h, acc, n); err != nil {
+						br.acc, br.n = acc, n
+						return err
+					}
+				}
+				if t > 15 {
+					br.acc, br.n = acc, n
+					return errBadDC
+				}
+				c.pred += extend(int32(acc>>(64-uint(t))&(1<<uint(t)-1)), t)
+				acc <<= uint(t)
+				n -= t
+				c.coef[off] = int16(c.pred << al)
+			}
+		}
+	}
+	br.acc, br.n = acc, n
+	return nil
 }
 
 // greyMCU sets the blocks of MCU (mx, my) of a sequential scan to mid grey,
