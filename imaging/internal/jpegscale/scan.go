@@ -312,7 +312,14 @@ func (d *decoder) decodeScan(s *scanHeader) error {
 	for my := 0; my < mcuH; my++ {
 		for mx := 0; mx < mcuW; mx++ {
 			if !bad {
-				err := d.huffMCU(s, mode, keep, mx, my)
+				var err error
+				if s.n == 1 && mode >= modeACFirst && mode <= modeACRefine {
+					err = d.acBlock(s, mode, mx, my)
+				} else if mode == modeDCFirst || mode == modeDCRefine {
+					err = d.dcMCU(s, mode == modeDCRefine, mx, my)
+				} else {
+					err = d.huffMCU(s, mode, keep, mx, my)
+				}
 				if err == nil && d.br.overrun() {
 					err = errOverrun
 				}
@@ -398,6 +405,74 @@ func (d *decoder) huffMCU(s *scanHeader, mode scanMode, keep, mx, my int) error 
 			}
 		}
 	}
+	return nil
+}
+
+// acBlock decodes block (bx, by) of a progressive AC scan, which has a
+// single component and one block per MCU: huffMCU's loops left out.
+func (d *decoder) acBlock(s *scanHeader, mode scanMode, bx, by int) error {
+	sc := &s.comps[0]
+	c := &d.comp[sc.ci]
+	b := c.coef[(by*c.bw+bx)*c.ncoef:][:c.ncoef]
+	if mode == modeACFirst {
+		return d.acFirst(&d.acTab[sc.ta], s, b)
+	}
+	return d.acRefine(&d.acTab[sc.ta], s, b)
+}
+
+// dcMCU decodes MCU (mx, my) of a progressive DC scan, first or refining,
+// with the bit buffer in local variables: dcFirst and the DC refinement
+// of huffMCU, refilling once per block.
+func (d *decoder) dcMCU(s *scanHeader, refine bool, mx, my int) error {
+	br := &d.br
+	acc, n := br.acc, br.n
+	al := uint(s.al)
+	for i := 0; i < s.n; i++ {
+		sc := &s.comps[i]
+		c := &d.comp[sc.ci]
+		h := &d.dcTab[sc.td]
+		nh, nv := c.h, c.v
+		if s.n == 1 {
+			nh, nv = 1, 1
+		}
+		for y := 0; y < nv; y++ {
+			row := (my*nv + y) * c.bw
+			for x := 0; x < nh; x++ {
+				off := (row + mx*nh + x) * c.ncoef
+				if n < 32 {
+					acc, n = br.refill(acc, n)
+				}
+				if refine {
+					c.coef[off] |= int16(acc>>63) << al
+					acc <<= 1
+					n--
+					continue
+				}
+				var t int
+				if e := h.lut[acc>>(64-lookBits)]; e != 0 {
+					l := uint(e >> 8)
+					acc <<= l
+					n -= int(l)
+					t = int(e & 0xFF)
+				} else {
+					var err error
+					if t, acc, n, err = slowCode(h, acc, n); err != nil {
+						br.acc, br.n = acc, n
+						return err
+					}
+				}
+				if t > 15 {
+					br.acc, br.n = acc, n
+					return errBadDC
+				}
+				c.pred += extend(int32(acc>>(64-uint(t))&(1<<uint(t)-1)), t)
+				acc <<= uint(t)
+				n -= t
+				c.coef[off] = int16(c.pred << al)
+			}
+		}
+	}
+	br.acc, br.n = acc, n
 	return nil
 }
 
@@ -748,15 +823,19 @@ func (d *decoder) acFirst(h *huffTable, s *scanHeader, b []int16) error {
 
 // acRefine decodes an AC successive-approximation refinement scan for one
 // block (section G.1.2.3); b covers the whole band.
+//
+// The correction bit of an already non-zero coefficient is applied without
+// branching on it (refineBit): those bits are close to random, so a branch
+// on them is mispredicted half the time.
 func (d *decoder) acRefine(h *huffTable, s *scanHeader, b []int16) error {
 	br := &d.br
 	acc, n := br.acc, br.n
-	p1 := int16(1) << uint(s.al)
-	m1 := int16(-1) << uint(s.al)
-	k, se := s.ss, s.se
-	b = b[:se+1]
+	al := uint(s.al)
+	p1 := int16(1) << al
+	k := s.ss
+	b = b[:s.se+1]
 	if d.eobrun == 0 {
-		for ; k <= se; k++ {
+		for ; k < len(b); k++ {
 			if n < 32 {
 				acc, n = br.refill(acc, n)
 			}
@@ -783,7 +862,7 @@ func (d *decoder) acRefine(h *huffTable, s *scanHeader, b []int16) error {
 				if int64(acc) < 0 {
 					v = p1
 				} else {
-					v = m1
+					v = -p1
 				}
 				acc <<= 1
 				n--
@@ -796,18 +875,12 @@ func (d *decoder) acRefine(h *huffTable, s *scanHeader, b []int16) error {
 				}
 				break
 			}
-			for ; k <= se; k++ {
+			for ; k < len(b); k++ {
 				if c := b[k]; c != 0 {
 					if n == 0 {
 						acc, n = br.refill(acc, n)
 					}
-					if int64(acc) < 0 && c&p1 == 0 {
-						if c >= 0 {
-							b[k] = c + p1
-						} else {
-							b[k] = c + m1
-						}
-					}
+					b[k] = refineBit(c, acc, al)
 					acc <<= 1
 					n--
 				} else {
@@ -817,24 +890,36 @@ func (d *decoder) acRefine(h *huffTable, s *scanHeader, b []int16) error {
 					r--
 				}
 			}
-			if v != 0 && k <= se {
+			if v != 0 && k < len(b) {
 				b[k] = v
 			}
 		}
 	}
 	if d.eobrun > 0 {
-		for ; k <= se; k++ {
+		// In an EOB run most of the band is zero: skip four zero
+		// coefficients at a time.
+		for ; k+4 <= len(b); k += 4 {
+			q := (*[4]int16)(b[k:])
+			if q[0]|q[1]|q[2]|q[3] == 0 {
+				continue
+			}
+			for j, c := range q {
+				if c != 0 {
+					if n == 0 {
+						acc, n = br.refill(acc, n)
+					}
+					q[j] = refineBit(c, acc, al)
+					acc <<= 1
+					n--
+				}
+			}
+		}
+		for ; k < len(b); k++ {
 			if c := b[k]; c != 0 {
 				if n == 0 {
 					acc, n = br.refill(acc, n)
 				}
-				if int64(acc) < 0 && c&p1 == 0 {
-					if c >= 0 {
-						b[k] = c + p1
-					} else {
-						b[k] = c + m1
-					}
-				}
+				b[k] = refineBit(c, acc, al)
 				acc <<= 1
 				n--
 			}
@@ -843,4 +928,13 @@ func (d *decoder) acRefine(h *huffTable, s *scanHeader, b []int16) error {
 	}
 	br.acc, br.n = acc, n
 	return nil
+}
+
+// refineBit applies the correction bit at the top of acc to the non-zero
+// coefficient c of a refinement scan at bit position al: if the bit is set
+// and c does not have bit al yet, c moves one step of 1<<al away from zero.
+func refineBit(c int16, acc uint64, al uint) int16 {
+	sgn := c >> 15                         // 0 or -1
+	add := int16(acc>>63) &^ (c >> al) & 1 // 1 to refine
+	return c + (add<<al ^ sgn - sgn)       // ±add<<al
 }
