@@ -32,7 +32,11 @@ func (p *Pipeline) transform(img image.Image, pl Plan, ct *icc.Transform) image.
 	if pl.resizeWidth > 0 {
 		b := img.Bounds()
 		if b.Dx() != pl.resizeWidth || b.Dy() != pl.resizeHeight {
-			img = resize(img, pl.resizeWidth, pl.resizeHeight, p.procs)
+			if r := planarResize(img, pl, p.procs); r != nil {
+				img = r
+			} else {
+				img = resize(img, pl.resizeWidth, pl.resizeHeight, p.procs)
+			}
 		}
 		if o.Fit == FitCover && pl.resizeWidth > 0 && (pl.resizeWidth != o.Width || pl.resizeHeight != o.Height) && o.Width > 0 && o.Height > 0 {
 			img = cropCover(img, o.Width, o.Height, o.Gravity)
