@@ -11,9 +11,9 @@ import "image"
 // of 4; libvips and cjpeg filter chroma at chroma resolution too.
 //
 // It needs a JPEG output, a resize, and nothing between the resize and the
-// encode that works on RGB: no colour conversion, EXIF orientation (1, or
-// auto_orient=false), crop, cover crop, padding, rotation, flip, filter,
-// tone change or overlay, and a single frame. Whether the decoded image is
+// encode that works on RGB: no colour conversion, crop, cover crop,
+// padding, rotation, flip, filter, tone change or overlay, and a single
+// frame. An EXIF orientation is applied to the resized planes. Whether the decoded image is
 // a YCbCr one planarResize reads is only known after the decode; when it is
 // not, the RGB path runs.
 func (pl *Plan) canPlanar() bool {
@@ -21,7 +21,7 @@ func (pl *Plan) canPlanar() bool {
 	cover := o.Fit == FitCover && o.Width > 0 && o.Height > 0 &&
 		(pl.resizeWidth != o.Width || pl.resizeHeight != o.Height)
 	return pl.OutFormat == FormatJPEG && pl.resizeWidth > 0 && !pl.transcode &&
-		!pl.colour.convert && pl.orientation() == 1 && o.Crop.Empty() && !cover &&
+		!pl.colour.convert && o.Crop.Empty() && !cover &&
 		pl.padWidth == 0 && o.Rotate == 0 && o.Flip == "" && o.Blur == 0 && o.Sharpen == 0 &&
 		!o.Grayscale && o.Brightness == 0 && o.Contrast == 0 && o.Gamma == 1 &&
 		!pl.overlay.present() && pl.Frames <= 1
@@ -29,7 +29,7 @@ func (pl *Plan) canPlanar() bool {
 
 // planarResize scales img, when the plan allows it (Plan.canPlanar) and img
 // is a YCbCr image of 4:4:4, 4:2:2 or 4:2:0 chroma, to a 4:2:0 YCbCr image
-// of w×h with the Lanczos-3 weights of lanczosResize, each plane filtered on
+// of the plan's resize size, turned by its EXIF orientation, with the Lanczos-3 weights of lanczosResize, each plane filtered on
 // its own. It returns nil otherwise, and for reductions that resize would
 // start with a box shrink, which works on RGB.
 //
@@ -40,12 +40,119 @@ func (pl *Plan) canPlanar() bool {
 // that step rather than of the ratio of the planes' sizes, which differs
 // from it by up to a sample when a size is odd.
 func planarResize(img image.Image, pl Plan, procs int) *image.YCbCr {
-	m, ok := img.(*image.YCbCr)
-	if !ok || !pl.planar {
+	m, w, h, fx, fy, ok := planarSource(img, pl)
+	if !ok {
 		return nil
 	}
-	w, h := pl.resizeWidth, pl.resizeHeight
-	fx, fy := 1, 1
+	o := pl.orientation()
+	sw, sh := m.Rect.Dx(), m.Rect.Dy()
+	dst := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	resizePlane(dst.Y, dst.YStride, w, h, m.Y, m.YStride, sw, sh,
+		float64(sw)/float64(w), float64(sh)/float64(h), 0, 0, procs)
+	csw, csh := (sw+fx-1)/fx, (sh+fy-1)/fy
+	cw, ch := (w+1)/2, (h+1)/2
+	dx := 2 * float64(sw) / float64(w*fx)
+	dy := 2 * float64(sh) / float64(h*fy)
+	// An odd side the orientation mirrors has its half-covered chroma
+	// sample at the other end once turned: chroma sample k then covers
+	// output luma 2k-1 and 2k, centred half a step earlier.
+	var ox, oy float64
+	mx, my := orientMirrors(o)
+	if mx && w%2 == 1 {
+		ox = -dx / 2
+	}
+	if my && h%2 == 1 {
+		oy = -dy / 2
+	}
+	resizePlane(dst.Cb, dst.CStride, cw, ch, m.Cb, m.CStride, csw, csh, dx, dy, ox, oy, procs)
+	resizePlane(dst.Cr, dst.CStride, cw, ch, m.Cr, m.CStride, csw, csh, dx, dy, ox, oy, procs)
+	if o > 1 {
+		dst = orientYCbCr(dst, o)
+	}
+	return dst
+}
+
+// orientMirrors says which sides of the image as stored EXIF orientation o
+// reverses: its columns (mx) and its rows (my).
+func orientMirrors(o int) (mx, my bool) {
+	switch o {
+	case 2, 8:
+		return true, false
+	case 4, 6:
+		return false, true
+	case 3, 7:
+		return true, true
+	}
+	return false, false
+}
+
+// orientYCbCr applies an EXIF orientation to a 4:2:0 image at the origin,
+// plane by plane, as orient does to pixels. When a mirrored side is odd, the
+// half-covered last chroma column or row becomes the first: planarResize
+// sites that chroma for it.
+func orientYCbCr(m *image.YCbCr, o int) *image.YCbCr {
+	w, h := m.Rect.Dx(), m.Rect.Dy()
+	if o >= 5 {
+		w, h = h, w
+	}
+	dst := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	orientPlane(dst.Y, dst.YStride, w, h, m.Y, m.YStride, o)
+	cw, ch := (w+1)/2, (h+1)/2
+	orientPlane(dst.Cb, dst.CStride, cw, ch, m.Cb, m.CStride, o)
+	orientPlane(dst.Cr, dst.CStride, cw, ch, m.Cr, m.CStride, o)
+	return dst
+}
+
+// orientPlane writes the w×h plane dst from src turned by EXIF orientation
+// o; src is h×w for orientations 5 to 8, else w×h.
+func orientPlane(dst []uint8, dstStride, w, h int, src []uint8, srcStride, o int) {
+	sw, sh := w, h
+	if o >= 5 {
+		sw, sh = h, w
+	}
+	for y := range h {
+		d := dst[y*dstStride : y*dstStride+w]
+		for x := range d {
+			var sx, sy int
+			switch o {
+			case 2: // flip horizontally
+				sx, sy = sw-1-x, y
+			case 3: // rotate 180°
+				sx, sy = sw-1-x, sh-1-y
+			case 4: // flip vertically
+				sx, sy = x, sh-1-y
+			case 5: // transpose
+				sx, sy = y, x
+			case 6: // rotate 90° clockwise
+				sx, sy = y, sh-1-x
+			case 7: // transverse
+				sx, sy = sw-1-y, sh-1-x
+			case 8: // rotate 90° counter-clockwise
+				sx, sy = sw-1-y, x
+			default:
+				sx, sy = x, y
+			}
+			d[x] = src[sy*srcStride+sx]
+		}
+	}
+}
+
+// planarSource is img as a YCbCr image planarResize reads, with the size
+// it is resized to before the orientation is applied and its chroma
+// subsampling factors; ok is false when planarResize returns nil for it.
+// transform asks it before applying the orientation, which the planar path
+// applies after the resize.
+func planarSource(img image.Image, pl Plan) (m *image.YCbCr, w, h, fx, fy int, ok bool) {
+	m, ok = img.(*image.YCbCr)
+	if !ok || !pl.planar {
+		return nil, 0, 0, 0, 0, false
+	}
+	w, h = pl.resizeWidth, pl.resizeHeight
+	if pl.orientation() >= 5 {
+		// Resized as stored, then turned.
+		w, h = h, w
+	}
+	fx, fy = 1, 1
 	switch m.SubsampleRatio {
 	case image.YCbCrSubsampleRatio444:
 	case image.YCbCrSubsampleRatio422:
@@ -53,34 +160,26 @@ func planarResize(img image.Image, pl Plan, procs int) *image.YCbCr {
 	case image.YCbCrSubsampleRatio420:
 		fx, fy = 2, 2
 	default:
-		return nil
+		return nil, 0, 0, 0, 0, false
 	}
 	sw, sh := m.Rect.Dx(), m.Rect.Dy()
 	if m.Rect.Min != (image.Point{}) || w <= 0 || h <= 0 || sw <= 0 || sh <= 0 ||
-		sw/(2*w) >= 2 || sh/(2*h) >= 2 {
-		return nil
+		(sw == w && sh == h) || sw/(2*w) >= 2 || sh/(2*h) >= 2 {
+		return nil, 0, 0, 0, 0, false
 	}
-	dst := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
-	resizePlane(dst.Y, dst.YStride, w, h, m.Y, m.YStride, sw, sh,
-		float64(sw)/float64(w), float64(sh)/float64(h), procs)
-	csw, csh := (sw+fx-1)/fx, (sh+fy-1)/fy
-	cw, ch := (w+1)/2, (h+1)/2
-	dx := 2 * float64(sw) / float64(w*fx)
-	dy := 2 * float64(sh) / float64(h*fy)
-	resizePlane(dst.Cb, dst.CStride, cw, ch, m.Cb, m.CStride, csw, csh, dx, dy, procs)
-	resizePlane(dst.Cr, dst.CStride, cw, ch, m.Cr, m.CStride, csw, csh, dx, dy, procs)
-	return dst
+	return m, w, h, fx, fy, true
 }
 
 // resizePlane filters an 8-bit plane of sw×sh samples to w×h, output
-// samples du and dv source samples apart, as lanczosResize filters opaque
+// samples du and dv source samples apart and offset by ou and ov (see
+// lanczosWeightsStep), as lanczosResize filters opaque
 // pixels: each source row filtered horizontally once into a ring the
 // vertical pass reads, each pass rounding to 8 bits, output rows split among
 // up to procs goroutines.
-func resizePlane(dst []uint8, dstStride, w, h int, src []uint8, srcStride, sw, sh int, du, dv float64, procs int) {
+func resizePlane(dst []uint8, dstStride, w, h int, src []uint8, srcStride, sw, sh int, du, dv, ou, ov float64, procs int) {
 	var fw *filterWeights
-	if w != sw || du != 1 {
-		fw = lanczosWeightsStep(w, sw, du, lanczosBits)
+	if w != sw || du != 1 || ou != 0 {
+		fw = lanczosWeightsStep(w, sw, du, ou, lanczosBits)
 	}
 	row := func(y int, buf []uint8) []uint8 {
 		s := src[y*srcStride : y*srcStride+sw]
@@ -90,7 +189,7 @@ func resizePlane(dst []uint8, dstStride, w, h int, src []uint8, srcStride, sw, s
 		lanczosRowPlane(buf, s, fw)
 		return buf
 	}
-	if h == sh && dv == 1 {
+	if h == sh && dv == 1 && ov == 0 {
 		bands(h, procs, func(y0, y1 int) {
 			for y := y0; y < y1; y++ {
 				d := dst[y*dstStride : y*dstStride+w]
@@ -101,7 +200,7 @@ func resizePlane(dst []uint8, dstStride, w, h int, src []uint8, srcStride, sw, s
 		})
 		return
 	}
-	fh := lanczosWeightsStep(h, sh, dv, lanczosBits)
+	fh := lanczosWeightsStep(h, sh, dv, ov, lanczosBits)
 	n := min(fh.stride, sh)
 	procs = min(procs, max(1, sh/n))
 	bands(h, procs, func(y0, y1 int) {

@@ -28,7 +28,7 @@ func TestPlanar_eligibility(t *testing.T) {
 		{"orientation 6 not applied", rotated, map[string][]string{"width": {"200"}, "auto_orient": {"false"}}, true},
 		{"no resize", jpg, map[string][]string{"quality": {"80"}}, false},
 		{"png output", jpg, map[string][]string{"width": {"200"}, "format": {"png"}}, false},
-		{"orientation 6", rotated, map[string][]string{"width": {"200"}}, false},
+		{"orientation 6", rotated, map[string][]string{"width": {"200"}}, true},
 		{"colour conversion", wide, map[string][]string{"width": {"200"}}, false},
 		{"crop", jpg, map[string][]string{"width": {"100"}, "crop": {"10,10,200,200"}}, false},
 		{"cover crop", jpg, map[string][]string{"width": {"200"}, "height": {"200"}, "fit": {"cover"}}, false},
@@ -170,7 +170,20 @@ func TestPlanar_pipeline(t *testing.T) {
 		{"width": {"120"}}, // shrink-on-load at 1/8, then 126 to 120
 	} {
 		q["quality"] = []string{"95"}
-		t.Run(fmt.Sprint(q), func(t *testing.T) {
+		for o := range 8 {
+			src := jpg
+			if o > 0 {
+				src = withEXIFOrientation(jpg, uint16(o+1))
+			}
+			planarRun(t, p, src, orig, q, o+1)
+		}
+	}
+}
+
+// planarRun runs a job both ways and compares the outputs.
+func planarRun(t *testing.T, p *Pipeline, jpg []byte, orig image.Image, q map[string][]string, orientation int) {
+	{
+		t.Run(fmt.Sprint(q, "/orientation", orientation), func(t *testing.T) {
 			opt, err := ParseOptions(q, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -198,7 +211,7 @@ func TestPlanar_pipeline(t *testing.T) {
 			if d := psnr(t, a, b); d < 40 {
 				t.Errorf("PSNR %.1f dB between the planar and RGB outputs, want ≥ 40", d)
 			}
-			ref := imgops.Resize(orig, a.Bounds().Dx(), a.Bounds().Dy(), imgops.Lanczos)
+			ref := imgops.Resize(orient(orig, orientation), a.Bounds().Dx(), a.Bounds().Dy(), imgops.Lanczos)
 			if dp, dr := psnr(t, a, ref), psnr(t, b, ref); dp < dr-0.3 {
 				t.Errorf("vs a float Lanczos of the original: planar %.2f dB, RGB path %.2f dB", dp, dr)
 			}
