@@ -2,6 +2,7 @@ package imaging
 
 import (
 	"context"
+	"image"
 	"os"
 	"path/filepath"
 	"testing"
@@ -54,4 +55,28 @@ func BenchmarkPlanarResize(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkPlanarStep times the resize step alone on one core, 1920×1200
+// 4:2:0 to 1280×800: planarResize beside resize, the RGB path's step (whose
+// output the encoder then converts back to YCbCr).
+//
+//	go test ./imaging/ -run '^$' -bench PlanarStep -count 5
+func BenchmarkPlanarStep(b *testing.B) {
+	src := ycbcrOf(texture(1920, 1200), image.YCbCrSubsampleRatio420)
+	pl := Plan{planar: true, resizeWidth: 1280, resizeHeight: 800}
+	b.Run("planar", func(b *testing.B) {
+		cpu0 := cpuTime()
+		for b.Loop() {
+			planarResize(src, pl, 1)
+		}
+		reportMS(b, cpu0)
+	})
+	b.Run("rgb", func(b *testing.B) {
+		cpu0 := cpuTime()
+		for b.Loop() {
+			resize(src, 1280, 800, 1)
+		}
+		reportMS(b, cpu0)
+	})
 }
