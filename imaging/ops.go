@@ -23,7 +23,7 @@ func (p *Pipeline) transform(img image.Image, pl Plan, ct *icc.Transform) image.
 	if _, ok := img.(*image.CMYK); ok && ct != nil {
 		img, ct = toSRGB(img, ct), nil
 	}
-	_, _, _, _, _, planar := planarSource(img, pl) // oriented after the resize
+	_, planar := planarSource(img, pl) // oriented and cover-cropped by the resize
 	if o.AutoOrient && !planar {
 		img = orient(img, pl.Info.Orientation)
 	}
@@ -37,7 +37,7 @@ func (p *Pipeline) transform(img image.Image, pl Plan, ct *icc.Transform) image.
 		} else if b.Dx() != pl.resizeWidth || b.Dy() != pl.resizeHeight {
 			img = resize(img, pl.resizeWidth, pl.resizeHeight, p.procs)
 		}
-		if o.Fit == FitCover && pl.resizeWidth > 0 && (pl.resizeWidth != o.Width || pl.resizeHeight != o.Height) && o.Width > 0 && o.Height > 0 {
+		if o.Fit == FitCover && !planar && pl.resizeWidth > 0 && (pl.resizeWidth != o.Width || pl.resizeHeight != o.Height) && o.Width > 0 && o.Height > 0 {
 			img = cropCover(img, o.Width, o.Height, o.Gravity)
 		}
 	}

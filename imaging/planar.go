@@ -11,15 +11,20 @@ import "image"
 // of 4; libvips and cjpeg filter chroma at chroma resolution too.
 //
 // It needs a JPEG output, a resize, and nothing between the resize and the
-// encode that works on RGB: no colour conversion, crop, cover crop,
-// padding, rotation, flip, filter, tone change or overlay, and a single
-// frame. An EXIF orientation is applied to the resized planes. Whether the decoded image is
+// encode that works on RGB: no colour conversion, crop, padding, rotation,
+// flip, filter, tone change or overlay, and a single frame. An EXIF
+// orientation is applied to the resized planes; a cover crop with a fixed
+// gravity and no orientation is made by computing only the output samples
+// it keeps; smart gravity scores RGB pixels. Whether the decoded image is
 // a YCbCr one planarResize reads is only known after the decode; when it is
 // not, the RGB path runs.
 func (pl *Plan) canPlanar() bool {
 	o := pl.Options
 	cover := o.Fit == FitCover && o.Width > 0 && o.Height > 0 &&
 		(pl.resizeWidth != o.Width || pl.resizeHeight != o.Height)
+	if cover && o.Gravity != GravitySmart && pl.orientation() == 1 {
+		cover = false // cropped by the weights (planarSource)
+	}
 	return pl.OutFormat == FormatJPEG && pl.resizeWidth > 0 && !pl.transcode &&
 		!pl.colour.convert && o.Crop.Empty() && !cover &&
 		pl.padWidth == 0 && o.Rotate == 0 && o.Flip == "" && o.Blur == 0 && o.Sharpen == 0 &&
@@ -29,9 +34,11 @@ func (pl *Plan) canPlanar() bool {
 
 // planarResize scales img, when the plan allows it (Plan.canPlanar) and img
 // is a YCbCr image of 4:4:4, 4:2:2 or 4:2:0 chroma, to a 4:2:0 YCbCr image
-// of the plan's resize size, turned by its EXIF orientation, with the Lanczos-3 weights of lanczosResize, each plane filtered on
-// its own. It returns nil otherwise, and for reductions that resize would
-// start with a box shrink, which works on RGB.
+// of the plan's resize size, cover-cropped and turned by its EXIF
+// orientation, with the Lanczos-3 weights of lanczosResize, each plane
+// filtered on its own. It returns nil otherwise, for reductions that resize
+// would start with a box shrink, which works on RGB, and when the decoded
+// image already has the resize size.
 //
 // Chroma is centred between the luma samples it covers, as in JFIF: output
 // chroma sample j of the (w+1)/2 is centred at luma position 2(j+0.5) of
@@ -40,29 +47,30 @@ func (pl *Plan) canPlanar() bool {
 // that step rather than of the ratio of the planes' sizes, which differs
 // from it by up to a sample when a size is odd.
 func planarResize(img image.Image, pl Plan, procs int) *image.YCbCr {
-	m, w, h, fx, fy, ok := planarSource(img, pl)
+	j, ok := planarSource(img, pl)
 	if !ok {
 		return nil
 	}
 	o := pl.orientation()
+	m, w, h := j.m, j.w, j.h
 	sw, sh := m.Rect.Dx(), m.Rect.Dy()
+	du, dv := float64(sw)/float64(j.rw), float64(sh)/float64(j.rh)
 	dst := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
 	resizePlane(dst.Y, dst.YStride, w, h, m.Y, m.YStride, sw, sh,
-		float64(sw)/float64(w), float64(sh)/float64(h), 0, 0, procs)
-	csw, csh := (sw+fx-1)/fx, (sh+fy-1)/fy
+		du, dv, float64(j.x0)*du, float64(j.y0)*dv, procs)
+	csw, csh := (sw+j.fx-1)/j.fx, (sh+j.fy-1)/j.fy
 	cw, ch := (w+1)/2, (h+1)/2
-	dx := 2 * float64(sw) / float64(w*fx)
-	dy := 2 * float64(sh) / float64(h*fy)
+	dx, dy := 2*du/float64(j.fx), 2*dv/float64(j.fy)
+	ox, oy := float64(j.x0)*dx/2, float64(j.y0)*dy/2
 	// An odd side the orientation mirrors has its half-covered chroma
 	// sample at the other end once turned: chroma sample k then covers
 	// output luma 2k-1 and 2k, centred half a step earlier.
-	var ox, oy float64
 	mx, my := orientMirrors(o)
 	if mx && w%2 == 1 {
-		ox = -dx / 2
+		ox -= dx / 2
 	}
 	if my && h%2 == 1 {
-		oy = -dy / 2
+		oy -= dy / 2
 	}
 	resizePlane(dst.Cb, dst.CStride, cw, ch, m.Cb, m.CStride, csw, csh, dx, dy, ox, oy, procs)
 	resizePlane(dst.Cr, dst.CStride, cw, ch, m.Cr, m.CStride, csw, csh, dx, dy, ox, oy, procs)
@@ -137,37 +145,67 @@ func orientPlane(dst []uint8, dstStride, w, h int, src []uint8, srcStride, o int
 	}
 }
 
-// planarSource is img as a YCbCr image planarResize reads, with the size
-// it is resized to before the orientation is applied and its chroma
-// subsampling factors; ok is false when planarResize returns nil for it.
-// transform asks it before applying the orientation, which the planar path
-// applies after the resize.
-func planarSource(img image.Image, pl Plan) (m *image.YCbCr, w, h, fx, fy int, ok bool) {
-	m, ok = img.(*image.YCbCr)
+// planarJob is what planarResize does: resize m to rw×rh as stored (before
+// the orientation), keeping the w×h samples from (x0, y0) (a cover crop),
+// m's chroma being subsampled by fx×fy.
+type planarJob struct {
+	m              *image.YCbCr
+	rw, rh, w, h   int
+	x0, y0, fx, fy int
+}
+
+// planarSource is the job planarResize does on img; ok is false when it
+// returns nil for it. transform asks it before applying the orientation,
+// which the planar path applies after the resize, and the cover crop, which
+// it makes.
+func planarSource(img image.Image, pl Plan) (j planarJob, ok bool) {
+	m, ok := img.(*image.YCbCr)
 	if !ok || !pl.planar {
-		return nil, 0, 0, 0, 0, false
+		return j, false
 	}
-	w, h = pl.resizeWidth, pl.resizeHeight
+	j.m = m
+	j.rw, j.rh = pl.resizeWidth, pl.resizeHeight
+	j.w, j.h = j.rw, j.rh
+	if o := pl.Options; o.Fit == FitCover && o.Width > 0 && o.Height > 0 {
+		// As imgops.CropAnchor places the crop (canPlanar allows no
+		// orientation with it).
+		j.w, j.h = o.Width, o.Height
+		switch o.Gravity {
+		case GravityNorthWest, GravityWest, GravitySouthWest:
+		case GravityNorthEast, GravityEast, GravitySouthEast:
+			j.x0 = j.rw - j.w
+		default:
+			j.x0 = (j.rw - j.w) / 2
+		}
+		switch o.Gravity {
+		case GravityNorthWest, GravityNorth, GravityNorthEast:
+		case GravitySouthWest, GravitySouth, GravitySouthEast:
+			j.y0 = j.rh - j.h
+		default:
+			j.y0 = (j.rh - j.h) / 2
+		}
+	}
 	if pl.orientation() >= 5 {
 		// Resized as stored, then turned.
-		w, h = h, w
+		j.rw, j.rh, j.w, j.h = j.rh, j.rw, j.h, j.w
 	}
-	fx, fy = 1, 1
+	j.fx, j.fy = 1, 1
 	switch m.SubsampleRatio {
 	case image.YCbCrSubsampleRatio444:
 	case image.YCbCrSubsampleRatio422:
-		fx = 2
+		j.fx = 2
 	case image.YCbCrSubsampleRatio420:
-		fx, fy = 2, 2
+		j.fx, j.fy = 2, 2
 	default:
-		return nil, 0, 0, 0, 0, false
+		return j, false
 	}
 	sw, sh := m.Rect.Dx(), m.Rect.Dy()
-	if m.Rect.Min != (image.Point{}) || w <= 0 || h <= 0 || sw <= 0 || sh <= 0 ||
-		(sw == w && sh == h) || sw/(2*w) >= 2 || sh/(2*h) >= 2 {
-		return nil, 0, 0, 0, 0, false
+	if m.Rect.Min != (image.Point{}) || j.w <= 0 || j.h <= 0 || j.x0 < 0 || j.y0 < 0 ||
+		j.x0+j.w > j.rw || j.y0+j.h > j.rh || sw <= 0 || sh <= 0 ||
+		(sw == j.rw && sh == j.rh) || sw/(2*j.rw) >= 2 || sh/(2*j.rh) >= 2 {
+		return j, false
 	}
-	return m, w, h, fx, fy, true
+	return j, true
 }
 
 // resizePlane filters an 8-bit plane of sw×sh samples to w×h, output

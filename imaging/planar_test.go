@@ -1,6 +1,7 @@
 package imaging
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"image"
@@ -31,7 +32,10 @@ func TestPlanar_eligibility(t *testing.T) {
 		{"orientation 6", rotated, map[string][]string{"width": {"200"}}, true},
 		{"colour conversion", wide, map[string][]string{"width": {"200"}}, false},
 		{"crop", jpg, map[string][]string{"width": {"100"}, "crop": {"10,10,200,200"}}, false},
-		{"cover crop", jpg, map[string][]string{"width": {"200"}, "height": {"200"}, "fit": {"cover"}}, false},
+		{"cover crop", jpg, map[string][]string{"width": {"200"}, "height": {"200"}, "fit": {"cover"}}, true},
+		{"cover crop east", jpg, map[string][]string{"width": {"200"}, "height": {"200"}, "fit": {"cover"}, "gravity": {"east"}}, true},
+		{"cover crop smart", jpg, map[string][]string{"width": {"200"}, "height": {"200"}, "fit": {"cover"}, "gravity": {"smart"}}, false},
+		{"cover crop orientation 6", rotated, map[string][]string{"width": {"200"}, "height": {"200"}, "fit": {"cover"}}, false},
 		{"padding", jpg, map[string][]string{"width": {"200"}, "height": {"200"}, "fit": {"contain"}}, false},
 		{"rotate 90", jpg, map[string][]string{"width": {"200"}, "rotate": {"90"}}, false},
 		{"flip", jpg, map[string][]string{"width": {"200"}, "flip": {"h"}}, false},
@@ -168,8 +172,16 @@ func TestPlanar_pipeline(t *testing.T) {
 		{"width": {"1280"}},
 		{"width": {"200"}, "height": {"200"}, "fit": {"inside"}},
 		{"width": {"120"}}, // shrink-on-load at 1/8, then 126 to 120
+		{"width": {"301"}, "height": {"301"}, "fit": {"cover"}},
+		{"width": {"301"}, "height": {"151"}, "fit": {"cover"}, "gravity": {"north"}},
+		{"width": {"151"}, "height": {"301"}, "fit": {"cover"}, "gravity": {"southeast"}},
+		{"width": {"151"}, "height": {"301"}, "fit": {"cover"}, "gravity": {"west"}},
 	} {
 		q["quality"] = []string{"95"}
+		if q["fit"] != nil && q["fit"][0] == "cover" {
+			planarRun(t, p, jpg, orig, q, 1)
+			continue
+		}
 		for o := range 8 {
 			src := jpg
 			if o > 0 {
@@ -204,6 +216,9 @@ func planarRun(t *testing.T, p *Pipeline, jpg []byte, orig image.Image, q map[st
 			if err != nil {
 				t.Fatal(err)
 			}
+			if bytes.Equal(planar.Data, rgb.Data) {
+				t.Fatal("the outputs are the same: the planar path did not run")
+			}
 			a, b := decodeAny(t, planar.Data), decodeAny(t, rgb.Data)
 			if a.Bounds() != b.Bounds() || planar.Width != rgb.Width || planar.Height != rgb.Height {
 				t.Fatalf("planar %v, RGB %v", a.Bounds(), b.Bounds())
@@ -211,7 +226,13 @@ func planarRun(t *testing.T, p *Pipeline, jpg []byte, orig image.Image, q map[st
 			if d := psnr(t, a, b); d < 40 {
 				t.Errorf("PSNR %.1f dB between the planar and RGB outputs, want ≥ 40", d)
 			}
-			ref := imgops.Resize(orient(orig, orientation), a.Bounds().Dx(), a.Bounds().Dy(), imgops.Lanczos)
+			var ref image.Image
+			if q["fit"] != nil {
+				// As transform does it, in float.
+				ref = cropCover(imgops.Resize(orig, pl.resizeWidth, pl.resizeHeight, imgops.Lanczos), opt.Width, opt.Height, opt.Gravity)
+			} else {
+				ref = imgops.Resize(orient(orig, orientation), a.Bounds().Dx(), a.Bounds().Dy(), imgops.Lanczos)
+			}
 			if dp, dr := psnr(t, a, ref), psnr(t, b, ref); dp < dr-0.3 {
 				t.Errorf("vs a float Lanczos of the original: planar %.2f dB, RGB path %.2f dB", dp, dr)
 			}
