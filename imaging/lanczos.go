@@ -39,7 +39,14 @@ func lanczosWeights(dstSize, srcSize int) *filterWeights {
 
 // lanczosWeightsBits is lanczosWeights with weights of 1<<bits.
 func lanczosWeightsBits(dstSize, srcSize, bits int) *filterWeights {
-	du := float64(srcSize) / float64(dstSize)
+	return lanczosWeightsStep(dstSize, srcSize, float64(srcSize)/float64(dstSize), 0, bits)
+}
+
+// lanczosWeightsStep is lanczosWeightsBits with the step du, in source
+// pixels, between output pixels: output pixel v is centred on source
+// position (v+0.5)·du + off (see planar.go for chroma, whose step is not
+// the ratio of the planes' sizes).
+func lanczosWeightsStep(dstSize, srcSize int, du, off float64, bits int) *filterWeights {
 	scale := max(du, 1)
 	ru := math.Ceil(scale * imgops.Lanczos.Support)
 	stride := 2*int(ru) + 1
@@ -51,7 +58,7 @@ func lanczosWeightsBits(dstSize, srcSize, bits int) *filterWeights {
 	}
 	ws := make([]float64, stride)
 	for v := range dstSize {
-		fu := (float64(v)+0.5)*du - 0.5
+		fu := (float64(v)+0.5)*du - 0.5 + off
 		begin := max(int(math.Ceil(fu-ru)), 0)
 		end := min(int(math.Floor(fu+ru)), srcSize-1)
 		n := end - begin + 1

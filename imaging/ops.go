@@ -23,7 +23,8 @@ func (p *Pipeline) transform(img image.Image, pl Plan, ct *icc.Transform) image.
 	if _, ok := img.(*image.CMYK); ok && ct != nil {
 		img, ct = toSRGB(img, ct), nil
 	}
-	if o.AutoOrient {
+	_, planar := planarSource(img, pl) // oriented and cover-cropped by the resize
+	if o.AutoOrient && !planar {
 		img = orient(img, pl.Info.Orientation)
 	}
 	if !o.Crop.Empty() {
@@ -31,10 +32,12 @@ func (p *Pipeline) transform(img image.Image, pl Plan, ct *icc.Transform) image.
 	}
 	if pl.resizeWidth > 0 {
 		b := img.Bounds()
-		if b.Dx() != pl.resizeWidth || b.Dy() != pl.resizeHeight {
+		if planar {
+			img = planarResize(img, pl, p.procs)
+		} else if b.Dx() != pl.resizeWidth || b.Dy() != pl.resizeHeight {
 			img = resize(img, pl.resizeWidth, pl.resizeHeight, p.procs)
 		}
-		if o.Fit == FitCover && pl.resizeWidth > 0 && (pl.resizeWidth != o.Width || pl.resizeHeight != o.Height) && o.Width > 0 && o.Height > 0 {
+		if o.Fit == FitCover && !planar && pl.resizeWidth > 0 && (pl.resizeWidth != o.Width || pl.resizeHeight != o.Height) && o.Width > 0 && o.Height > 0 {
 			img = cropCover(img, o.Width, o.Height, o.Gravity)
 		}
 	}

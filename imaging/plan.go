@@ -63,6 +63,7 @@ type Plan struct {
 	colour       colourPlan
 	overlay      overlayPlan
 	transcode    bool // JPEG to JPEG with no pixel operation: re-encoded in the DCT domain (canTranscode)
+	planar       bool // the resize works on YCbCr planes, for the JPEG encoder (canPlanar)
 }
 
 // Plan reads src's header and works out the output size, the decode scale
@@ -152,6 +153,7 @@ func (p *Pipeline) Plan(src []byte, opt Options) (Plan, error) {
 	if err := p.planFrames(&pl); err != nil {
 		return Plan{}, err
 	}
+	pl.planar = pl.canPlanar()
 	return pl, nil
 }
 
