@@ -93,6 +93,17 @@ func benchInputs(b *testing.B) []benchInput {
 	return in
 }
 
+// corpusJPEGs returns the corpus's JPEG files, and skips b when there is no
+// corpus.
+func corpusJPEGs(b *testing.B) []string {
+	dir := corpusDir()
+	if dir == "" {
+		b.Skip("corpus not found ($IMGSVC_CORPUS or ../shared/corpus beside the repository)")
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.jpg"))
+	return files
+}
+
 // corpusDir returns the benchmark corpus directory, or "" when there is none.
 func corpusDir() string {
 	if d := os.Getenv("IMGSVC_CORPUS"); d != "" {

@@ -16,11 +16,7 @@ import (
 //
 //	go test ./imaging/ -run '^$' -bench PlanarResize -count 5
 func BenchmarkPlanarResize(b *testing.B) {
-	dir := corpusDir()
-	if dir == "" {
-		b.Skip("corpus not found ($IMGSVC_CORPUS or ../shared/corpus beside the repository)")
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*.jpg"))
+	files := corpusJPEGs(b)
 	p := NewPipeline(Limits{}, inline{}, nil)
 	for _, width := range []string{"1280", "800"} {
 		opt, err := ParseOptions(map[string][]string{"width": {width}, "quality": {"85"}}, nil)

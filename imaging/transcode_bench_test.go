@@ -15,11 +15,7 @@ import (
 //
 //	go test ./imaging/ -run '^$' -bench Transcode -count 5
 func BenchmarkTranscode(b *testing.B) {
-	dir := corpusDir()
-	if dir == "" {
-		b.Skip("corpus not found ($IMGSVC_CORPUS or ../shared/corpus beside the repository)")
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*.jpg"))
+	files := corpusJPEGs(b)
 	p := NewPipeline(Limits{}, inline{}, nil)
 	opt, err := ParseOptions(map[string][]string{"format": {"jpeg"}, "quality": {"85"}}, nil)
 	if err != nil {
