@@ -47,6 +47,7 @@ func jpegCodec() *Codec {
 		Encoder: &Encoder{
 			Library: "our own (pure Go)",
 			Quality: DefaultQuality,
+			Planes:  func(Options) bool { return true },
 			// The output buffer as it grows: at most about 1.5 bytes a
 			// pixel at quality 100, doubled while it grows; and jpegenc's
 			// MCU row of samples and coefficients.
@@ -127,11 +128,11 @@ func stdJPEGCost(in Info) int64 {
 // image/jpeg otherwise. At full size image/jpeg also retries a file
 // jpegscale finds damaged: it shrugs off some damage, and its full-size
 // decode was priced in.
-func decodeJPEG(b []byte, in Info, s Scale) (image.Image, error) {
+func decodeJPEG(b []byte, in Info, s Scale, procs int) (image.Image, error) {
 	if in.hdr.jpeg.Err == nil {
 		// Always with Partial: whether the client wants the part of a
 		// truncated file that arrived is settled above (settleDamage).
-		img, rep, err := jpegscale.DecodeWith(b, s.X, jpegscale.Options{Partial: true})
+		img, rep, err := jpegscale.DecodeWith(b, s.X, jpegscale.Options{Partial: true, Procs: procs})
 		var te *jpegscale.TruncatedError
 		switch {
 		case err == nil && rep.Truncated != nil:

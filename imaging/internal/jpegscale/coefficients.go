@@ -3,6 +3,7 @@ package jpegscale
 import (
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // CoefComponent is one component of a JPEG as quantised DCT coefficients.
@@ -52,7 +53,7 @@ var ErrDamaged = errors.New("jpegscale: damaged JPEG")
 // too (a *TruncatedError, a *FormatError or one wrapping ErrDamaged): the
 // caller falls back to decoding pixels, which handles damage.
 func Coefficients(data []byte, target func(i int) *[64]uint16) (*CoefFrame, error) {
-	return coefficients(data, target, false)
+	return coefficients(data, target, false, 1)
 }
 
 // inOrder keeps coefficients in zig-zag order (decoder.coefPos).
@@ -64,9 +65,10 @@ var inOrder = func() (t [64 + 16]uint8) {
 }()
 
 // coefficients is Coefficients, leaving each block in zig-zag order if
-// zig is set (the order WriteCoefficients codes them in).
-func coefficients(data []byte, target func(i int) *[64]uint16, zig bool) (*CoefFrame, error) {
-	d := &decoder{data: data, denom: 1, bs: 8, coefOnly: true, coefTarget: target, coefPos: &zigzag}
+// zig is set (the order WriteCoefficients codes them in), requantising a
+// progressive file's blocks on up to procs goroutines.
+func coefficients(data []byte, target func(i int) *[64]uint16, zig bool, procs int) (*CoefFrame, error) {
+	d := &decoder{data: data, denom: 1, bs: 8, coefOnly: true, coefTarget: target, coefPos: &zigzag, procs: procs}
 	if zig {
 		d.coefPos = &inOrder
 	}
@@ -88,7 +90,7 @@ func coefficients(data []byte, target func(i int) *[64]uint16, zig bool) (*CoefF
 			BlocksW: c.bw, BlocksH: c.bh, Coeffs: c.coef}
 		if d.progressive {
 			// The scans kept zig-zag order, as they do for pixels.
-			c.rq.blocks(c.coef, d.coefPos)
+			requantBlocks(&c.rq, c.coef, d.coefPos, procs)
 		}
 	}
 	return f, nil
@@ -148,6 +150,19 @@ func (r *requant) apply(x int16, z uint8) int16 {
 	a := (int64(x) ^ s) - s
 	q := int64(uint64(a*r.mul[z]+r.add[z]) * r.recip[z] >> 40)
 	return int16((q ^ s) - s)
+}
+
+// requantBlocks is r.blocks over coef split into up to procs runs of
+// whole blocks, each on its own goroutine.
+func requantBlocks(r *requant, coef []int16, pos *[64 + 16]uint8, procs int) {
+	n := len(coef) / 64
+	procs = max(min(procs, n/1024), 1) // a goroutine is worth it for 1024 blocks and more
+	var wg sync.WaitGroup
+	for i := range procs {
+		lo, hi := n*i/procs*64, n*(i+1)/procs*64
+		wg.Go(func() { r.blocks(coef[lo:hi], pos) })
+	}
+	wg.Wait()
 }
 
 // blocks requantises blocks of zig-zag coefficients in place, the k-th
@@ -253,8 +268,9 @@ func (d *decoder) coefBlock(c *component, dct, act *huffTable, bx, by int) error
 
 // CoefCost is an upper bound of the bytes Coefficients allocates for an
 // image with this header: an int16 for every sample of every component,
-// MCU padding included, and the decoder.
+// MCU padding included, the decoder, and for a progressive file the
+// copies of it its scans decode with in parallel.
 func (h Header) CoefCost() int64 {
 	const fixed = 64 << 10 // the decoder, its tables and the scan plan
-	return h.Samples()*2 + fixed
+	return h.Samples()*2 + fixed + h.scanJobsCost()
 }

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -247,10 +248,21 @@ func FuzzDecode(f *testing.F) {
 		// scan began, and both stay within Cost.
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		pm, _, perr := DecodeWith(data, denom, Options{Partial: true})
+		pm, prep, perr := DecodeWith(data, denom, Options{Partial: true})
 		runtime.ReadMemStats(&after)
 		if alloc := int64(after.TotalAlloc - before.TotalAlloc); h.Err == nil && alloc > h.Cost(denom) {
 			t.Fatalf("DecodeWith with Partial allocated %d bytes, over Cost %d", alloc, h.Cost(denom))
+		}
+		// The scans decoded in parallel give the same image, warnings
+		// and error (see TestParallelScans), within the same Cost.
+		runtime.ReadMemStats(&before)
+		qm, qrep, qerr := DecodeWith(data, denom, Options{Partial: true, Procs: 2})
+		runtime.ReadMemStats(&after)
+		if alloc := int64(after.TotalAlloc - before.TotalAlloc); h.Err == nil && alloc > h.Cost(denom) {
+			t.Fatalf("DecodeWith on two goroutines allocated %d bytes, over Cost %d", alloc, h.Cost(denom))
+		}
+		if got, want := outcomeOf(qm, qrep, qerr), outcomeOf(pm, prep, perr); !reflect.DeepEqual(got, want) {
+			t.Fatalf("on two goroutines: err %q, warnings %q; on one: err %q, warnings %q (or other pixels)", got.err, got.warnings, want.err, want.warnings)
 		}
 		runtime.ReadMemStats(&before)
 		m, err := Decode(data, denom)

@@ -77,6 +77,10 @@ type Options struct {
 	// so far, the cut one up to where it ends. The Report names the
 	// truncation.
 	Partial bool
+	// Procs above 1 decodes the scans of a progressive file on up to
+	// Procs goroutines, where they do not depend on each other; the result
+	// is the same.
+	Procs int
 }
 
 // Report lists what DecodeWith worked around.
@@ -153,7 +157,7 @@ func DecodeWith(data []byte, denom int, o Options) (image.Image, Report, error) 
 	default:
 		return nil, Report{}, fmt.Errorf("jpegscale: bad scale denominator %d", denom)
 	}
-	d := &decoder{data: data, denom: denom, bs: 8 / denom, opts: o}
+	d := &decoder{data: data, denom: denom, bs: 8 / denom, opts: o, procs: o.Procs}
 	img, err := d.decode()
 	d.finishWarnings()
 	if err != nil {
@@ -164,6 +168,9 @@ func DecodeWith(data []byte, denom int, o Options) (image.Image, Report, error) 
 
 // truncated returns te, or with Options.Partial the image decoded so far.
 func (d *decoder) truncated(te *TruncatedError) (image.Image, error) {
+	if !d.settle() {
+		return nil, nil
+	}
 	te.Progressive = d.progressive
 	if te.Scan > 0 {
 		n, covered := d.countScans()

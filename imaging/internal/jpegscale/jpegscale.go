@@ -182,6 +182,11 @@ type decoder struct {
 	ar  arithDecoder
 	blk [64]int32
 	ws  [64]int32
+
+	// procs above 1 decodes a progressive file's scans in parallel
+	// (parallel.go); scans holds them while they run.
+	procs int
+	scans *scanPool
 }
 
 // Decode decodes a JPEG at 1/denom scale; denom is 1, 2, 4 or 8. The result's
@@ -259,7 +264,7 @@ func (h Header) Cost(denom int) int64 {
 		n += w * hh * 4
 	}
 	const fixed = 64 << 10 // the decoder, its tables and the scan plan
-	return n + fixed
+	return n + fixed + h.scanJobsCost()
 }
 
 // Samples is the number of samples of all components, MCU padding
@@ -392,6 +397,26 @@ func skipEntropy(data []byte, p int) int {
 }
 
 func (d *decoder) decode() (image.Image, error) {
+	img, err := d.decodeSegments()
+	if d.scans != nil && !d.scans.wait() {
+		// A scan decoded in parallel met damage or stray bytes: decode
+		// again on one goroutine, which reports them in file order.
+		*d = decoder{data: d.data, denom: d.denom, bs: d.bs, opts: d.opts,
+			coefOnly: d.coefOnly, coefTarget: d.coefTarget, coefPos: d.coefPos}
+		return d.decodeSegments()
+	}
+	return img, err
+}
+
+// settle waits for the scans decoded in parallel, if any, and reports
+// whether they were all clean; if not, decode starts again and what the
+// caller was about to do is moot.
+func (d *decoder) settle() bool {
+	return d.scans == nil || d.scans.wait()
+}
+
+// decodeSegments reads the file segment by segment, decoding the scans.
+func (d *decoder) decodeSegments() (image.Image, error) {
 	if len(d.data) < 2 || d.data[0] != 0xFF || d.data[1] != soi {
 		if len(d.data) < 2 && (len(d.data) == 0 || d.data[0] == 0xFF) {
 			return nil, &TruncatedError{Offset: len(d.data)}
@@ -498,6 +523,9 @@ func (d *decoder) decode() (image.Image, error) {
 			return nil, d.fail(fmt.Sprintf("unknown marker 0x%02x", m))
 		}
 		d.pos += n
+	}
+	if !d.settle() {
+		return nil, nil
 	}
 	if !d.setup {
 		d.segStart = min(d.pos, len(d.data))

@@ -240,6 +240,13 @@ func (d *decoder) processSOS(p []byte) error {
 			return d.fail("missing AC Huffman table")
 		}
 	}
+	if d.scans == nil && d.procs > 1 && d.progressive && !d.arith && len(d.plan) <= maxParallelScans {
+		d.scans = newScanPool(d.procs)
+	}
+	if d.scans != nil {
+		d.scans.add(d, &s)
+		return nil
+	}
 	return d.decodeScan(&s)
 }
 

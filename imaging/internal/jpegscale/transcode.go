@@ -52,7 +52,7 @@ func Transcode(w io.Writer, data []byte, o TranscodeOptions) error {
 			return &luma
 		}
 		return &chroma
-	}, o.Orientation <= 1)
+	}, o.Orientation <= 1, o.Procs)
 	if err != nil {
 		return err
 	}
