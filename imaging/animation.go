@@ -213,7 +213,7 @@ func (p *Pipeline) runAnimation(ctx context.Context, src []byte, pl Plan) (Resul
 // the plan was made for. The rest of the screen is transparent (the
 // palette's transparent entry, one added where there is room), else the
 // GIF's background colour.
-func decodeGIF(b []byte, in Info, _ Scale) (image.Image, error) {
+func decodeGIF(b []byte, in Info, _ Scale, _ int) (image.Image, error) {
 	img, err := gif.Decode(bytes.NewReader(b))
 	if err != nil {
 		return nil, err

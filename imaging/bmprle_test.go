@@ -207,7 +207,7 @@ func TestDecodeBMPRLE(t *testing.T) {
 			if err != nil || info.Width != tt.w || info.Height != tt.h || info.Format != FormatBMP {
 				t.Fatalf("Inspect = %+v, %v", info, err)
 			}
-			img, err := decodeBMP(b, info, Scale{1, 1})
+			img, err := decodeBMP(b, info, Scale{1, 1}, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -291,7 +291,7 @@ func TestDecodeBMPRLE_damage(t *testing.T) {
 		{"RLE4 with 8 bits", func() []byte { b := bytes.Clone(good); b[30] = bmpRLE4; return b }(), "contradicts"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := decodeBMP(tt.b, Info{}, Scale{1, 1})
+			_, err := decodeBMP(tt.b, Info{}, Scale{1, 1}, 1)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want one saying %q", err, tt.want)
 			}
@@ -303,7 +303,7 @@ func TestDecodeBMPRLE_damage(t *testing.T) {
 	// Runs past the right edge and deltas past the bottom are cut, not errors.
 	wide := rleBMP(4, 2, 8, []int{1, 1, 1, 1, 2, 2, 2, 2}, pal, false)
 	wide = append(wide[:len(wide)-2], 0, 2, 200, 200, 0, 1) // a delta far away, then the end
-	if _, err := decodeBMP(wide, Info{}, Scale{1, 1}); err != nil {
+	if _, err := decodeBMP(wide, Info{}, Scale{1, 1}, 1); err != nil {
 		t.Errorf("a delta out of the image: %v", err)
 	}
 }

@@ -63,8 +63,9 @@ type Decoder struct {
 	Shrink func(in Info, tw, th int) Scale
 	// Cost is what decoding at a scale allocates, decided from the header.
 	Cost func(in Info, s Scale) DecodeCost
-	// Decode decodes at a scale that Shrink returned (or 1×1).
-	Decode func(b []byte, in Info, s Scale) (image.Image, error)
+	// Decode decodes at a scale that Shrink returned (or 1×1), on up to
+	// procs goroutines.
+	Decode func(b []byte, in Info, s Scale, procs int) (image.Image, error)
 	// Frames decodes every frame of an animation, composited onto the
 	// full canvas one at a time; nil when the decoder reads the first only.
 	Frames func(b []byte, in Info) (frameSource, error)
@@ -110,6 +111,11 @@ type Encoder struct {
 	// ICC says Encode embeds the ICC profile Options carry (for
 	// color_profile=keep); false when the format carries none.
 	ICC bool
+	// Planes says Encode takes a 4:2:0 *image.YCbCr (JPEG's full-range
+	// samples) as planes, with no conversion to RGB, so that a JPEG's
+	// resize may work on its planes (Plan.canPlanar); Planar says whether
+	// it does for these options.
+	Planes func(o Options) bool
 }
 
 // Backend says what the codec runs on now: "go" (pure Go), "native" (the

@@ -73,7 +73,7 @@ func probeBMP(b []byte) (Info, error) {
 
 // decodeBMP decodes RLE files with decodeBMPRLE and the rest with
 // golang.org/x/image/bmp, naming the feature of a file that package refuses.
-func decodeBMP(b []byte, _ Info, _ Scale) (image.Image, error) {
+func decodeBMP(b []byte, _ Info, _ Scale, _ int) (image.Image, error) {
 	h, herr := parseBMPHeader(b)
 	if herr == nil && h.rle() {
 		return decodeBMPRLE(b, h)

@@ -90,7 +90,7 @@ func heifDecoder(library string) *Decoder {
 			return DecodeCost{Path: "libheif", Peak: heif.DecodeCost(in.hdr.heif, in.Bytes) + w*h*4 + decoderFixed,
 				W: in.Width, H: in.Height, BPP: 4, Boxable: true}
 		},
-		Decode: func(b []byte, in Info, _ Scale) (image.Image, error) {
+		Decode: func(b []byte, in Info, _ Scale, _ int) (image.Image, error) {
 			lib, err := heif.Load()
 			if err != nil {
 				return nil, err

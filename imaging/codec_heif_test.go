@@ -150,7 +150,7 @@ func TestPipeline_avifOut(t *testing.T) {
 		if err != nil || info.Width != 320 || info.Height != 200 {
 			t.Fatalf("Inspect = %+v, %v", info, err)
 		}
-		img, err := heifDecoderFor(t).Decode(res.Data, info, Scale{1, 1})
+		img, err := heifDecoderFor(t).Decode(res.Data, info, Scale{1, 1}, 1)
 		if err != nil {
 			t.Fatal(err)
 		}

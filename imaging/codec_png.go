@@ -12,7 +12,9 @@ const FormatPNG Format = "png"
 
 // pngCodec reads every PNG with our own decoder (pngshrink.go), which
 // reduces it to 8-bit NRGBA and box-averages rows as they inflate
-// (shrink-on-load); it writes with image/png.
+// (shrink-on-load); it writes with our own encoder (pngencode.go), which
+// compresses with klauspost/compress's zlib, image/png for the image types
+// that encoder leaves to it.
 func pngCodec() *Codec {
 	return &Codec{
 		Format: FormatPNG, Title: "PNG",
@@ -40,17 +42,21 @@ func pngCodec() *Codec {
 					Peak: pngDecodeCost(in.Width, in.Height, s.X, s.Y, in.hdr.pngInterlaced, in.hdr.pngRowBytes),
 					W:    ceilDiv(in.Width, s.X), H: ceilDiv(in.Height, s.Y), BPP: 4, Boxable: true}
 			},
-			Decode: func(b []byte, _ Info, s Scale) (image.Image, error) { return decodePNG(b, s.X, s.Y) },
+			Decode: func(b []byte, in Info, s Scale, procs int) (image.Image, error) {
+				if in.Pixels() < pngPrefetchPixels {
+					procs = 1 // not worth a goroutine
+				}
+				return decodePNG(b, s.X, s.Y, procs)
+			},
 		},
 		Encoder: &Encoder{
-			Library:  "image/png (pure Go)",
+			Library:  "our own (pure Go), with klauspost/compress's zlib",
 			Lossless: true,
 			// The compressed output, as large as the raw samples for noise,
 			// doubled while it grows.
 			Cost: func(w, h int, _ bool, _ Options) int64 { return int64(w)*int64(h)*8 + encoderFixed },
 			Encode: func(w *bytes.Buffer, img image.Image, o Options) error {
-				enc := png.Encoder{CompressionLevel: png.DefaultCompression}
-				if err := enc.Encode(w, img); err != nil {
+				if err := encodePNG(w, img); err != nil {
 					return err
 				}
 				return embedICC(w, o, embedPNGProfile)

@@ -59,7 +59,13 @@ func webpCodec() *Codec {
 			Lossless: true,
 			Effort:   Range{Min: 0, Max: 6, Default: 4}, // libwebp's method
 			Cost:     webpEncodeCost,
+			// Lossy WebP is 4:2:0 YUV: JPEG's planes need only their range
+			// narrowed (webpPlanes).
+			Planes: func(o Options) bool { return !o.Lossless },
 			Encode: func(w *bytes.Buffer, img image.Image, o Options) error {
+				if m, ok := img.(*image.YCbCr); ok && !o.Lossless && m.SubsampleRatio == image.YCbCrSubsampleRatio420 {
+					img = webpPlanes(m)
+				}
 				if err := webp.Encode(w, img, webp.Options{
 					Quality: qualityOr(o.Quality, DefaultWebPQuality), Lossless: o.Lossless,
 					Method: effortOr(o.Effort, 4),
@@ -113,7 +119,7 @@ func probeWebP(b []byte) (Info, error) {
 // decodeWebP decodes lossless WebP exactly with x/image/webp, and lossy WebP
 // with libwebp, whose YCbCr is limited range (video levels: luma 16–235);
 // the planes are expanded to the full range image.YCbCr means.
-func decodeWebP(b []byte, in Info, _ Scale) (image.Image, error) {
+func decodeWebP(b []byte, in Info, _ Scale, _ int) (image.Image, error) {
 	if in.hdr.webpLossless {
 		return xwebp.Decode(bytes.NewReader(b))
 	}
@@ -177,4 +183,40 @@ func effortOr(e, def int) int {
 		return def
 	}
 	return e
+}
+
+// webpPlanes gives libwebp a JPEG's 4:2:0 YCbCr samples as they are, with
+// no round trip through RGB: JPEG's YCbCr is BT.601 at full range, VP8's
+// the same matrix at video range (Y 16–235, Cb and Cr 16–240, what
+// libwebp's own RGB import makes), so each sample is only rescaled. The
+// alpha plane is opaque, which libwebp sees and writes no alpha for.
+func webpPlanes(m *image.YCbCr) *image.NYCbCrA {
+	var ly, lc [256]uint8
+	for v := range 256 {
+		ly[v] = uint8(16 + (v*219+127)/255)
+		lc[v] = uint8(((v-128)*224 + 128*255 + 127) / 255)
+	}
+	b := m.Bounds()
+	w, h := b.Dx(), b.Dy()
+	out := image.NewNYCbCrA(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	for y := range h {
+		src := m.Y[m.YOffset(b.Min.X, b.Min.Y+y):][:w]
+		dst := out.Y[y*out.YStride:][:w]
+		for x, v := range src {
+			dst[x] = ly[v]
+		}
+	}
+	cw, ch := (w+1)/2, (h+1)/2
+	for y := range ch {
+		o := m.COffset(b.Min.X, b.Min.Y+2*y)
+		cb, cr := m.Cb[o:][:cw], m.Cr[o:][:cw]
+		db, dr := out.Cb[y*out.CStride:][:cw], out.Cr[y*out.CStride:][:cw]
+		for x := range cw {
+			db[x], dr[x] = lc[cb[x]], lc[cr[x]]
+		}
+	}
+	for i := range out.A {
+		out.A[i] = 0xff
+	}
+	return out
 }

@@ -176,7 +176,7 @@ func TestWebP_lossyColoursMatchLibwebp(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, err := codecOf(info.Format).Decoder.Decode(b, info, Scale{1, 1})
+		m, err := codecOf(info.Format).Decoder.Decode(b, info, Scale{1, 1}, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -203,7 +203,7 @@ func TestWebP_lossyColoursMatchLibwebp(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		img, err := decodeWebP(data, in2, Scale{1, 1})
+		img, err := decodeWebP(data, in2, Scale{1, 1}, 1)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -284,6 +284,8 @@ func fuzzOptionSets() []map[string][]string {
 		{"width": {"2"}, "format": {"png"}}, // PNG box-shrink while inflating, JPEG 1/8 decode
 		{"width": {"5"}, "format": {"jpeg"}, "color_profile": {"keep"}},
 		{"width": {"6"}, "format": {"png"}, "partial": {"true"}},
+		{"width": {"9"}, "rotate": {"90"}, "flip": {"h"}, "format": {"jpeg"}}, // the planar path, turned
+		{"width": {"7"}, "rotate": {"-90"}, "format": {"webp"}},               // lossy WebP from the planes
 	}
 }
 

@@ -34,7 +34,7 @@ func fuzzDecodeOne(t *testing.T, b []byte) {
 	if cost := c.Decoder.Cost(info, Scale{1, 1}); cost.Peak <= 0 {
 		t.Fatalf("cost %+v", cost)
 	}
-	img, err := c.Decoder.Decode(b, info, Scale{1, 1})
+	img, err := c.Decoder.Decode(b, info, Scale{1, 1}, 1)
 	if err != nil {
 		if _, _, derr := settleDamage(info.Format, b, err, true); derr != err {
 			return // a truncated or damaged image, settled as the pipeline does

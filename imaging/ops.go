@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"image/draw"
 	"math"
+	"strings"
 
 	imgops "github.com/disintegration/imaging"
 
@@ -48,14 +49,11 @@ func (p *Pipeline) transform(img image.Image, pl Plan, ct *icc.Transform) image.
 			img = imgops.PasteCenter(canvas, img)
 		}
 	}
-	if o.Rotate != 0 {
-		img = rotate(img, o.Rotate, padColor(o, pl.OutFormat))
-	}
-	switch o.Flip {
-	case "h":
-		img = imgops.FlipH(img)
-	case "v":
-		img = imgops.FlipV(img)
+	if !planar { // else turned and flipped with the planes
+		if o.Rotate != 0 {
+			img = rotate(img, o.Rotate, padColor(o, pl.OutFormat))
+		}
+		img = orient(img, flipOrientation(o.Flip))
 	}
 	if o.Blur > 0 {
 		img = blur(img, o.Blur, p.procs)
@@ -139,17 +137,65 @@ func orient(img image.Image, o int) image.Image {
 
 // rotate turns img clockwise by deg degrees; imaging rotates counter-clockwise.
 func rotate(img image.Image, deg float64, bg color.Color) image.Image {
-	switch math.Mod(deg+720, 360) {
-	case 0:
-		return img
-	case 90:
-		return imgops.Rotate270(img)
-	case 180:
-		return imgops.Rotate180(img)
-	case 270:
-		return imgops.Rotate90(img)
+	if o, ok := turnOrientation(deg); ok {
+		return orient(img, o)
 	}
 	return imgops.Rotate(img, -deg, bg)
+}
+
+// turnOrientation gives a clockwise rotation by a multiple of 90 degrees as
+// the EXIF orientation that makes it (1 for none); ok is false for other
+// angles.
+func turnOrientation(deg float64) (o int, ok bool) {
+	switch math.Mod(deg+720, 360) {
+	case 0:
+		return 1, true
+	case 90:
+		return 6, true
+	case 180:
+		return 3, true
+	case 270:
+		return 8, true
+	}
+	return 0, false
+}
+
+// isQuarterTurn says whether deg is a multiple of 90 degrees.
+func isQuarterTurn(deg float64) bool {
+	_, ok := turnOrientation(deg)
+	return ok
+}
+
+// flipOrientation gives the flip option ("", "h" or "v") as the EXIF
+// orientation that makes it.
+func flipOrientation(flip string) int {
+	switch flip {
+	case "h":
+		return 2
+	case "v":
+		return 4
+	}
+	return 1
+}
+
+// gravityOffset places a w×h rectangle inside a W×H one by gravity g: at
+// the sides g names, centred (rounded down, as imgops.CropAnchor does)
+// along an axis it names no side of.
+func gravityOffset(g Gravity, W, H, w, h int) (x, y int) {
+	x, y = (W-w)/2, (H-h)/2
+	switch s := string(g); {
+	case strings.HasSuffix(s, "west"):
+		x = 0
+	case strings.HasSuffix(s, "east"):
+		x = W - w
+	}
+	switch s := string(g); {
+	case strings.HasPrefix(s, "north"):
+		y = 0
+	case strings.HasPrefix(s, "south"):
+		y = H - h
+	}
+	return x, y
 }
 
 func isOpaque(img image.Image) bool {

@@ -176,20 +176,8 @@ func (p *Pipeline) planOverlay(pl *Plan) error {
 		h = boxH
 	}
 	ov := overlayPlan{w: w, h: h, opacity: uint32(math.Round(o.OverlayOpacity * 255))}
-	ov.x, ov.y = m+(boxW-w)/2, m+(boxH-h)/2
-	g := string(o.OverlayGravity)
-	switch {
-	case strings.HasSuffix(g, "west"):
-		ov.x = m
-	case strings.HasSuffix(g, "east"):
-		ov.x = pl.OutWidth - m - w
-	}
-	switch {
-	case strings.HasPrefix(g, "north"):
-		ov.y = m
-	case strings.HasPrefix(g, "south"):
-		ov.y = pl.OutHeight - m - h
-	}
+	ov.x, ov.y = gravityOffset(o.OverlayGravity, boxW, boxH, w, h)
+	ov.x, ov.y = ov.x+m, ov.y+m
 
 	// The overlay's own plan: decode (shrunk on load where it is much
 	// larger than needed), orient, resize to w×h, convert to sRGB.

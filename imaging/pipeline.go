@@ -185,7 +185,7 @@ func (p *Pipeline) decode(b []byte, pl Plan) (image.Image, []Warning, error) {
 	if c == nil || !c.reads() {
 		return nil, nil, UnsupportedFormatError(b)
 	}
-	img, err := c.Decoder.Decode(b, pl.Info, pl.scale)
+	img, err := c.Decoder.Decode(b, pl.Info, pl.scale, p.procs)
 	if err != nil {
 		img, ws, derr := settleDamage(pl.Info.Format, b, err, pl.Options.Partial)
 		if derr == err {

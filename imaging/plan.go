@@ -63,7 +63,7 @@ type Plan struct {
 	colour       colourPlan
 	overlay      overlayPlan
 	transcode    bool // JPEG to JPEG with no pixel operation: re-encoded in the DCT domain (canTranscode)
-	planar       bool // the resize works on YCbCr planes, for the JPEG encoder (canPlanar)
+	planar       bool // the resize works on YCbCr planes, which the encoder takes (canPlanar)
 }
 
 // Plan reads src's header and works out the output size, the decode scale

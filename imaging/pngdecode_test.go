@@ -356,19 +356,40 @@ func TestDecodePNG(t *testing.T) {
 		t.Run(in.name, func(t *testing.T) {
 			full := pngReference(t, in.src)
 			for _, k := range [][2]int{{1, 1}, {2, 2}, {5, 3}, {1, 4}} {
-				got, err := decodePNG(in.src, k[0], k[1])
-				if err != nil {
-					t.Fatalf("decodePNG(%v) returned %v", k, err)
-				}
-				want, tol := full, 0
-				if k != [2]int{1, 1} {
-					want, tol = boxShrink(full, k[0], k[1], 1), 1
-				}
-				if d := diffNRGBA(got, want, tol); d != "" {
-					t.Fatalf("%v: %s", k, d)
+				for procs := 1; procs <= 2; procs++ {
+					got, err := decodePNG(in.src, k[0], k[1], procs)
+					if err != nil {
+						t.Fatalf("decodePNG(%v, %d goroutines) returned %v", k, procs, err)
+					}
+					want, tol := full, 0
+					if k != [2]int{1, 1} {
+						want, tol = boxShrink(full, k[0], k[1], 1), 1
+					}
+					if d := diffNRGBA(got, want, tol); d != "" {
+						t.Fatalf("%v, %d goroutines: %s", k, procs, d)
+					}
 				}
 			}
 		})
+	}
+}
+
+// TestDecodePNG_prefetch checks the rows inflated on a goroutine of their
+// own across several batches: a tall photo, whole and cut at points inside
+// its later batches, decodes as it does on one goroutine (checkDecodePNG).
+func TestDecodePNG_prefetch(t *testing.T) {
+	src := encodeAs(t, newPhoto(300, 1000), FormatPNG)
+	if rows := pngBatchBytes / (300*3 + 1); rows*3 > 1000 {
+		t.Fatalf("%d rows to a batch: the photo takes fewer than three", rows)
+	}
+	for _, n := range []int{len(src), len(src) / 2, len(src) * 3 / 4, len(src) - 20} {
+		checkDecodePNG(t, src[:n])
+	}
+	b := bytes.Clone(src)
+	b[len(b)*2/3] ^= 0x55 // a bad CRC or bad deflate data late in the stream
+	checkDecodePNG(t, b)
+	if fixCRCs(b) {
+		checkDecodePNG(t, b)
 	}
 }
 
@@ -391,7 +412,7 @@ func TestDecodePNG_values(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := decodePNG(tt.p.encode(t), 1, 1)
+			got, err := decodePNG(tt.p.encode(t), 1, 1, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -411,7 +432,7 @@ func TestDecodePNG_APNG(t *testing.T) {
 	p.before = []testChunk{{"acTL", []byte{0, 0, 0, 2, 0, 0, 0, 0}}, {"fcTL", make([]byte, 26)}}
 	p.after = []testChunk{{"fcTL", make([]byte, 26)}, {"fdAT", []byte{0, 0, 0, 2, 0x78, 0x9c, 1, 2, 3}}}
 	src := p.encode(t)
-	got, err := decodePNG(src, 1, 1)
+	got, err := decodePNG(src, 1, 1, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -525,7 +546,7 @@ func TestDecodePNG_errors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := decodePNG(tt.src, 1, 1)
+			_, err := decodePNG(tt.src, 1, 1, 1)
 			if err == nil {
 				t.Fatal("decodePNG returned no error")
 			}
@@ -536,7 +557,7 @@ func TestDecodePNG_errors(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %q, want it to contain %q", err, tt.want)
 			}
-			if _, err := decodePNG(tt.src, 3, 2); err == nil {
+			if _, err := decodePNG(tt.src, 3, 2, 1); err == nil {
 				t.Error("decodePNG at 3×2 returned no error")
 			}
 			if _, err := png.Decode(bytes.NewReader(tt.src)); err == nil {
@@ -554,8 +575,10 @@ func TestDecodePNG_truncated(t *testing.T) {
 		src := p.encode(t)
 		for n := range len(src) {
 			for _, k := range []int{1, 2} {
-				if _, err := decodePNG(src[:n], k, k); !errors.Is(err, io.ErrUnexpectedEOF) {
-					t.Fatalf("%s cut to %d of %d bytes, %d×%d: error %v, want io.ErrUnexpectedEOF", p.name, n, len(src), k, k, err)
+				for procs := 1; procs <= 2; procs++ {
+					if _, err := decodePNG(src[:n], k, k, procs); !errors.Is(err, io.ErrUnexpectedEOF) {
+						t.Fatalf("%s cut to %d of %d bytes, %d×%d, %d goroutines: error %v, want io.ErrUnexpectedEOF", p.name, n, len(src), k, k, procs, err)
+					}
 				}
 			}
 		}
@@ -626,7 +649,23 @@ func checkDecodePNG(t *testing.T, b []byte) {
 	if pngTooLarge(b) {
 		return
 	}
-	got, err := decodePNG(b, 1, 1)
+	got, err := decodePNG(b, 1, 1, 1)
+	// With the rows inflated on a goroutine of their own: the same
+	// pixels, or the same error and the same part of the image.
+	for _, k := range [][2]int{{1, 1}, {3, 2}} {
+		one, err1 := decodePNG(b, k[0], k[1], 1)
+		two, err2 := decodePNG(b, k[0], k[1], 2)
+		if fmt.Sprint(err1) != fmt.Sprint(err2) {
+			t.Fatalf("%v: one goroutine returned %v, two %v", k, err1, err2)
+		}
+		var d1, d2 *damagedImage
+		if errors.As(err1, &d1) && errors.As(err2, &d2) && d1.Image != nil {
+			one, two = d1.Image.(*image.NRGBA), d2.Image.(*image.NRGBA)
+		}
+		if one != nil && !bytes.Equal(one.Pix, two.Pix) {
+			t.Fatalf("%v: one goroutine and two decode different pixels", k)
+		}
+	}
 	if img, werr := png.Decode(bytes.NewReader(b)); werr == nil {
 		if err != nil {
 			t.Fatalf("decodePNG returned %v; image/png decodes it", err)
@@ -636,7 +675,7 @@ func checkDecodePNG(t *testing.T, b []byte) {
 		}
 	}
 	for _, k := range [][2]int{{3, 2}, {1, 5}} {
-		s, serr := decodePNG(b, k[0], k[1])
+		s, serr := decodePNG(b, k[0], k[1], 1)
 		if (err == nil) != (serr == nil) {
 			t.Fatalf("decodePNG at 1×1 returned %v, at %v %v", err, k, serr)
 		}
@@ -670,7 +709,7 @@ func TestDecodePNG_peakHeap(t *testing.T) {
 		sample: func(x, y, c int) int { return (x*16 + y*9 + c*5000) & 0xffff }}
 	src := p.encode(t)
 	var err error
-	peak := peakHeap(func() { _, err = decodePNG(src, k, k) })
+	peak := peakHeap(func() { _, err = decodePNG(src, k, k, 1) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -709,12 +748,14 @@ func TestPNGDecodeCost(t *testing.T) {
 			bits := p.depth * [...]int{1, 0, 3, 1, 2, 0, 4}[p.ctype]
 			for _, k := range [][2]int{{1, 1}, {4, 4}, {1, 3}} {
 				var err error
-				got := allocated(func() { _, err = decodePNG(src, k[0], k[1]) })
-				if err != nil {
-					t.Fatal(err)
-				}
-				if cost := pngDecodeCost(p.w, p.h, k[0], k[1], p.interlaced, (p.w*bits+7)/8); got > cost {
-					t.Errorf("%s %dx%d at %v: allocated %d bytes, pngDecodeCost %d", p.name, p.w, p.h, k, got, cost)
+				for procs := 1; procs <= 2; procs++ {
+					got := allocated(func() { _, err = decodePNG(src, k[0], k[1], procs) })
+					if err != nil {
+						t.Fatal(err)
+					}
+					if cost := pngDecodeCost(p.w, p.h, k[0], k[1], p.interlaced, (p.w*bits+7)/8); got > cost {
+						t.Errorf("%s %dx%d at %v, %d goroutines: allocated %d bytes, pngDecodeCost %d", p.name, p.w, p.h, k, procs, got, cost)
+					}
 				}
 			}
 		}
@@ -751,7 +792,7 @@ func BenchmarkDecodePNG(b *testing.B) {
 				b.ReportAllocs()
 				cpu0 := cpuTime()
 				for b.Loop() {
-					if _, err := decodePNG(src, k, k); err != nil {
+					if _, err := decodePNG(src, k, k, 1); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -49,8 +49,9 @@ const pngInflateCost = 32<<10 + 3<<10 + 2*77<<10 + pngReadBuffer + 4<<10
 // for a w×h PNG shrunk by kx×ky: the output, two rows of rowBytes bytes
 // of samples ((w·bits per pixel+7)/8; zero or less means the worst case,
 // 8·w) plus their filter bytes, a row as NRGBA, the box sums (one row of
-// them, or for an interlaced image shrunk, one per output pixel), and the
-// inflater. The input bytes are not counted.
+// them, or for an interlaced image shrunk, one per output pixel), the
+// two batches of rows and the goroutine of a prefetch, and the inflater.
+// The input bytes are not counted.
 func pngDecodeCost(w, h, kx, ky int, interlaced bool, rowBytes int) int64 {
 	if rowBytes <= 0 {
 		rowBytes = 8 * w
@@ -63,12 +64,15 @@ func pngDecodeCost(w, h, kx, ky int, interlaced bool, rowBytes int) int64 {
 			cost += ow * oh * 16
 		}
 	}
-	// Allocations over 32 KiB are rounded up to 8 KiB pages; there are six.
-	return cost + 6*8<<10 + pngInflateCost
+	cost += 2*int64(max(rowBytes+1, pngBatchBytes)) + 8<<10
+	// Allocations over 32 KiB are rounded up to 8 KiB pages; there are eight.
+	return cost + 8*8<<10 + pngInflateCost
 }
 
 // decodePNG decodes any PNG into NRGBA, averaging kx×ky boxes of pixels
 // as the rows are inflated, as boxShrink does (1×1 is a full-size decode).
+// With procs above 1, a non-interlaced image is inflated on a second
+// goroutine while the first unfilters (pngPrefetch).
 // Besides the output it holds two rows and a row of box sums, or for an
 // interlaced image shrunk, box sums for every output pixel: see
 // pngDecodeCost. Callers bound w×h first, as the output is allocated from
@@ -83,7 +87,7 @@ func pngDecodeCost(w, h, kx, ky int, interlaced bool, rowBytes int) int64 {
 // io.ErrUnexpectedEOF; chunk CRCs and the zlib Adler-32 are checked and the
 // chunks walked to IEND, but unlike image/png, bytes left in the IDAT
 // chunks after the zlib stream are ignored.
-func decodePNG(b []byte, kx, ky int) (*image.NRGBA, error) {
+func decodePNG(b []byte, kx, ky, procs int) (*image.NRGBA, error) {
 	if kx < 1 || ky < 1 || kx > maxBoxFactor || ky > maxBoxFactor {
 		return nil, fmt.Errorf("png: box factor %d×%d out of range", kx, ky)
 	}
@@ -140,6 +144,10 @@ func decodePNG(b []byte, kx, ky int) (*image.NRGBA, error) {
 			acc = make([]uint32, ow*4)
 		}
 		rows.start(rowBytes)
+		if procs > 1 {
+			rows.prefetch(h)
+			defer rows.stopPrefetch()
+		}
 		for y := range h {
 			row, err := rows.next()
 			if err != nil {
@@ -492,6 +500,133 @@ type pngRows struct {
 	adler     hash.Hash32
 	cur, prev []byte // a filter byte, then samples
 	bpp       int    // bytes per pixel for the filters, at least 1
+	pf        *pngPrefetch
+}
+
+// pngPrefetch inflates the rows of a non-interlaced image, and sums them
+// into the Adler-32, on a goroutine of its own (fetch), a batch of
+// pngBatchBytes or one row at a time, while the decoder unfilters and
+// converts the batch before: inflating is about half of a large PNG's
+// decode and cannot be split. Two batches go round, on free and full.
+type pngPrefetch struct {
+	full chan pngBatch
+	free chan []byte
+	stop chan struct{} // closed when the decoder is done with the rows
+	done chan struct{} // closed when fetch has returned
+	b    pngBatch      // the batch the decoder is on
+	i    int           // its next row
+}
+
+// pngBatch is whole rows of filtered samples, and the error, if any, that
+// reading the next row met.
+type pngBatch struct {
+	buf   []byte
+	rows  int
+	err   error
+	panic any // what fetch panicked with, for the decoder to panic with
+}
+
+// pngPrefetchPixels is the smallest image the codec table's PNG decoder
+// inflates on a goroutine of its own (pngPrefetch).
+const pngPrefetchPixels = 1 << 20
+
+// pngBatchBytes is the size of a prefetched batch of rows; pngDecodeCost
+// counts two of them.
+const pngBatchBytes = 256 << 10
+
+// prefetch starts inflating the h rows of the pass begun with start ahead
+// of next.
+func (r *pngRows) prefetch(h int) {
+	per := len(r.cur)
+	n := max(1, pngBatchBytes/per) * per
+	p := &pngPrefetch{full: make(chan pngBatch), free: make(chan []byte, 2),
+		stop: make(chan struct{}), done: make(chan struct{})}
+	p.free <- make([]byte, n)
+	p.free <- make([]byte, n)
+	clear(r.prev) // the row above the first
+	r.pf = p
+	go r.fetch(p, h, per)
+}
+
+// fetch reads h rows of per bytes into the batches, as next reads them
+// one at a time.
+func (r *pngRows) fetch(p *pngPrefetch, h, per int) {
+	defer close(p.done)
+	defer func() {
+		if v := recover(); v != nil {
+			select {
+			case p.full <- pngBatch{panic: v}:
+			case <-p.stop:
+			}
+		}
+	}()
+	for h > 0 {
+		var buf []byte
+		select {
+		case buf = <-p.free:
+		case <-p.stop:
+			return
+		}
+		buf = buf[:min(h, cap(buf)/per)*per]
+		n, err := io.ReadFull(r.zr, buf)
+		r.adler.Write(buf[:n])
+		b := pngBatch{buf: buf, rows: n / per}
+		if err != nil {
+			// As ReadFull of one row would have said: the end of
+			// the data reads the same before a row and inside one.
+			b.err = r.c.inflateErr(err)
+		}
+		h -= b.rows
+		select {
+		case p.full <- b:
+		case <-p.stop:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// stopPrefetch ends fetch, if it is still running, and waits for it.
+func (r *pngRows) stopPrefetch() {
+	if p := r.pf; p != nil {
+		close(p.stop)
+		<-p.done
+	}
+}
+
+// nextPrefetched is next with prefetch: the rows are unfiltered in their
+// batch, the last of a batch copied to prev before it goes back to fetch.
+func (r *pngRows) nextPrefetched() ([]byte, error) {
+	p := r.pf
+	per := len(r.cur)
+	for p.i == p.b.rows {
+		if p.b.err != nil {
+			return nil, p.b.err
+		}
+		if p.i > 0 {
+			copy(r.prev, p.b.buf[(p.i-1)*per:p.i*per])
+			p.free <- p.b.buf
+		}
+		b, ok := <-p.full
+		if !ok {
+			return nil, io.ErrNoProgress // not reached: fetch sends every row it was asked for
+		}
+		if b.panic != nil {
+			panic(b.panic)
+		}
+		p.b, p.i = b, 0
+	}
+	row, prev := p.b.buf[p.i*per:(p.i+1)*per], r.prev
+	if p.i > 0 {
+		prev = p.b.buf[(p.i-1)*per : p.i*per]
+	}
+	p.i++
+	if !unfilter(row[0], row[1:], prev[1:], r.bpp) {
+		return nil, pngFormatError("bad filter type")
+	}
+	return row[1:], nil
 }
 
 // start begins a pass of rows of n bytes of samples.
@@ -502,6 +637,9 @@ func (r *pngRows) start(n int) {
 
 // next returns the next row's samples, valid until the call after.
 func (r *pngRows) next() ([]byte, error) {
+	if r.pf != nil {
+		return r.nextPrefetched()
+	}
 	r.cur, r.prev = r.prev, r.cur
 	if _, err := io.ReadFull(r.zr, r.cur); err != nil {
 		return nil, r.c.inflateErr(err)
@@ -516,6 +654,9 @@ func (r *pngRows) next() ([]byte, error) {
 // finish checks that the deflate stream ends after the last row and that
 // the Adler-32 after it matches.
 func (r *pngRows) finish() error {
+	if r.pf != nil {
+		<-r.pf.done // fetch has read every row and is done with zr
+	}
 	var b [4]byte
 	for i := 0; ; i++ {
 		n, err := r.zr.Read(b[:1])

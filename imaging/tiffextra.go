@@ -793,7 +793,7 @@ func tiffConfig(b []byte) (image.Config, header, error) {
 
 // decodeTIFF decodes with decodeTIFFExtra the files it takes, and the rest
 // with x/image/tiff, naming the feature of a file that package refuses.
-func decodeTIFF(b []byte, in Info, _ Scale) (image.Image, error) {
+func decodeTIFF(b []byte, in Info, _ Scale, _ int) (image.Image, error) {
 	d, derr := parseTIFFIFD(b)
 	if derr == nil && d.extraPath() {
 		return decodeTIFFExtra(b, d, in)
