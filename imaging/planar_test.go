@@ -169,9 +169,7 @@ func TestPlanar_matchesRGB(t *testing.T) {
 // original. (At quality 95: at lower qualities the two encodes' own losses
 // outweigh the difference of the paths.)
 func TestPlanar_pipeline(t *testing.T) {
-	p := NewPipeline(Limits{}, inline{}, nil)
-	orig := texture(1001, 751)
-	jpg := encodeAs(t, orig, FormatJPEG)
+	p, orig, jpg := planarFixture(t)
 	for _, q := range []map[string][]string{
 		{"width": {"333"}},
 		{"width": {"1280"}},
@@ -210,9 +208,7 @@ func TestPlanar_webp(t *testing.T) {
 	if !codecOf(FormatWebP).writes() {
 		t.Skip("no libwebp to write WebP with")
 	}
-	p := NewPipeline(Limits{}, inline{}, nil)
-	orig := texture(1001, 751)
-	jpg := encodeAs(t, orig, FormatJPEG)
+	p, orig, jpg := planarFixture(t)
 	for _, q := range []map[string][]string{
 		{"width": {"333"}},
 		{"width": {"1280"}},
@@ -292,6 +288,12 @@ func decodeOurs(t *testing.T, b []byte) image.Image {
 		t.Fatal(err)
 	}
 	return img
+}
+
+// planarFixture is the pipeline, original and JPEG the planar tests run.
+func planarFixture(t *testing.T) (*Pipeline, image.Image, []byte) {
+	orig := texture(1001, 751)
+	return NewPipeline(Limits{}, inline{}, nil), orig, encodeAs(t, orig, FormatJPEG)
 }
 
 // planarRun runs a job both ways and compares the outputs.

@@ -156,3 +156,40 @@ func TestScanOverlaps(t *testing.T) {
 		}
 	}
 }
+
+// TestACFirstStaysInBand checks that a damaged AC first scan whose run
+// reaches past the band's end stores nothing there: another scan, decoded
+// at the same time, owns those coefficients.
+func TestACFirstStaysInBand(t *testing.T) {
+	// Two codes of one bit: 0 is run 3 and size 1, 1 is the end of band.
+	var h huffTable
+	if err := h.build(&[16]byte{2}, []byte{0x31, 0x00}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		ss, se, want int // want: where the value lands, or -1
+	}{
+		{1, 2, -1}, // 1 + 3 is past 2
+		{1, 3, -1},
+		{1, 4, 4},
+		{1, 63, 4},
+	} {
+		var d decoder
+		// 0, then the value bit 1: run 3, +1; then 1: end of band.
+		d.br.reset([]byte{0x60, 0, 0, 0, 0, 0, 0, 0}, 0)
+		b := make([]int16, 64)
+		s := scanHeader{ss: tt.ss, se: tt.se}
+		if err := d.acFirst(&h, &s, b); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range b {
+			if want := int16(0); k == tt.want {
+				if v != 1 {
+					t.Errorf("band %d..%d: coefficient %d = %d, want 1", tt.ss, tt.se, k, v)
+				}
+			} else if v != want {
+				t.Errorf("band %d..%d: coefficient %d = %d, want 0", tt.ss, tt.se, k, v)
+			}
+		}
+	}
+}

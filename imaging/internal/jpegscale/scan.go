@@ -763,7 +763,9 @@ func (d *decoder) dcFirst(c *component, h *huffTable, al int, b []int16) error {
 }
 
 // acFirst decodes the first scan of an AC band (section G.1.2.2).
-// Coefficients beyond len(b) are decoded but not stored.
+// Coefficients beyond len(b) are decoded but not stored, and so is one a
+// damaged run places beyond the band (as image/jpeg drops it): a scan
+// writes only its own band, which the scans decoded in parallel rely on.
 func (d *decoder) acFirst(h *huffTable, s *scanHeader, b []int16) error {
 	if d.eobrun > 0 {
 		d.eobrun--
@@ -771,7 +773,7 @@ func (d *decoder) acFirst(h *huffTable, s *scanHeader, b []int16) error {
 	}
 	br := &d.br
 	acc, n := br.acc, br.n
-	nb, al := len(b), uint(s.al)
+	nb, al := min(len(b), s.se+1), uint(s.al)
 	for k, se := s.ss, s.se; k <= se; {
 		if n < 32 {
 			acc, n = br.refill(acc, n)
