@@ -5,7 +5,6 @@ import (
 	"compress/zlib"
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"io"
 )
 
@@ -221,10 +220,8 @@ func embedPNGProfile(data, profile []byte) ([]byte, error) {
 	zw, _ := zlib.NewWriterLevel(&z, zlib.BestCompression)
 	zw.Write(profile)
 	zw.Close()
-	body := append([]byte("iCCP"+"icc\x00\x00"), z.Bytes()...)
-	chunk := binary.BigEndian.AppendUint32(nil, uint32(len(body)-4))
-	chunk = append(chunk, body...)
-	chunk = binary.BigEndian.AppendUint32(chunk, crc32.ChecksumIEEE(body))
+	// The profile's name, "icc", its terminator and the compression method.
+	chunk := appendPNGChunk(nil, "iCCP", append([]byte("icc\x00\x00"), z.Bytes()...))
 	out := make([]byte, 0, len(data)+len(chunk))
 	out = append(out, data[:ihdrEnd]...)
 	out = append(out, chunk...)

@@ -131,15 +131,12 @@ func planarResize(img image.Image, pl Plan, procs int) *image.YCbCr {
 // orientMirrors says which sides of the image as stored EXIF orientation o
 // reverses: its columns (mx) and its rows (my).
 func orientMirrors(o int) (mx, my bool) {
-	switch o {
-	case 2, 8:
-		return true, false
-	case 4, 6:
-		return false, true
-	case 3, 7:
-		return true, true
+	if o < 1 || o > 8 {
+		return false, false
 	}
-	return false, false
+	// A stored axis is reversed when it ends up pointing left or up.
+	m := orientMatrix[o]
+	return m[0]+m[2] < 0, m[1]+m[3] < 0
 }
 
 // orientYCbCr applies an EXIF orientation to a 4:2:0 image at the origin,
@@ -171,25 +168,21 @@ func orientPlane(dst []uint8, dstStride, w, h int, src []uint8, srcStride, o, pr
 	if o >= 5 {
 		sw, sh = h, w
 	}
-	// The source sample of (x, y) is (ax·x + bx·y + cx, ay·x + by·y + cy).
-	var ax, bx, cx, ay, by, cy int
-	switch o {
-	case 2: // flip horizontally
-		ax, cx, by = -1, sw-1, 1
-	case 3: // rotate 180°
-		ax, cx, by, cy = -1, sw-1, -1, sh-1
-	case 4: // flip vertically
-		ax, by, cy = 1, -1, sh-1
-	case 5: // transpose
-		bx, ay = 1, 1
-	case 6: // rotate 90° clockwise
-		bx, ay, cy = 1, -1, sh-1
-	case 7: // transverse
-		bx, cx, ay, cy = -1, sw-1, -1, sh-1
-	case 8: // rotate 90° counter-clockwise
-		bx, cx, ay = -1, sw-1, 1
-	default:
-		ax, by = 1, 1
+	// The source sample of (x, y) is (ax·x + bx·y + cx, ay·x + by·y + cy):
+	// the inverse of the orientation's matrix, which is its transpose,
+	// moved back by a side the orientation reverses.
+	if o < 1 || o > 8 {
+		o = 1
+	}
+	m := orientMatrix[o]
+	ax, bx, ay, by := m[0], m[2], m[1], m[3]
+	var cx, cy int
+	mx, my := orientMirrors(o)
+	if mx {
+		cx = sw - 1
+	}
+	if my {
+		cy = sh - 1
 	}
 	dx, dy := ay*srcStride+ax, by*srcStride+bx
 	base := cy*srcStride + cx

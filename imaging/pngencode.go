@@ -190,8 +190,9 @@ var absSigned = func() (t [256]uint8) {
 // paethPredict is PNG's Paeth predictor of a pixel from the ones to its left
 // (a), above (b) and above-left (c).
 func paethPredict(a, b, c byte) byte {
-	p := int(a) + int(b) - int(c)
-	pa, pb, pc := p-int(a), p-int(b), p-int(c)
+	// The distances of p = a + b - c from a, b and c.
+	pa, pb := int(b)-int(c), int(a)-int(c)
+	pc := pa + pb
 	if pa < 0 {
 		pa = -pa
 	}
@@ -210,16 +211,20 @@ func paethPredict(a, b, c byte) byte {
 	return c
 }
 
-// writePNGChunk appends a chunk: length, type, data, CRC of type and data.
+// writePNGChunk writes a chunk to w (see appendPNGChunk).
 func writePNGChunk(w *bytes.Buffer, typ string, data []byte) {
-	var hdr [8]byte
-	binary.BigEndian.PutUint32(hdr[:4], uint32(len(data)))
-	copy(hdr[4:], typ)
-	w.Write(hdr[:])
-	w.Write(data)
-	crc := crc32.Update(crc32.ChecksumIEEE(hdr[4:]), crc32.IEEETable, data)
-	binary.BigEndian.PutUint32(hdr[:4], crc)
-	w.Write(hdr[:4])
+	w.Grow(12 + len(data))
+	w.Write(appendPNGChunk(w.AvailableBuffer(), typ, data))
+}
+
+// appendPNGChunk appends a chunk to dst: length, type, data, and the CRC of
+// type and data.
+func appendPNGChunk(dst []byte, typ string, data []byte) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(data)))
+	start := len(dst)
+	dst = append(dst, typ...)
+	dst = append(dst, data...)
+	return binary.BigEndian.AppendUint32(dst, crc32.ChecksumIEEE(dst[start:]))
 }
 
 // pngIDAT collects the zlib stream and writes it as IDAT chunks of up to

@@ -769,17 +769,7 @@ func unfilter(f byte, cur, prev []byte, bpp int) bool {
 			cur[i] += prev[i] // paeth(0, up, 0) is up
 		}
 		for i := bpp; i < len(cur); i++ {
-			a, b, c := int(cur[i-bpp]), int(prev[i]), int(prev[i-bpp])
-			p := a + b - c
-			pa, pb, pc := absInt(p-a), absInt(p-b), absInt(p-c)
-			switch {
-			case pa <= pb && pa <= pc:
-				cur[i] += uint8(a)
-			case pb <= pc:
-				cur[i] += uint8(b)
-			default:
-				cur[i] += uint8(c)
-			}
+			cur[i] += paethPredict(cur[i-bpp], prev[i], prev[i-bpp])
 		}
 	default:
 		return false
