@@ -111,10 +111,10 @@ type Encoder struct {
 	// ICC says Encode embeds the ICC profile Options carry (for
 	// color_profile=keep); false when the format carries none.
 	ICC bool
-	// Planes says Encode takes a 4:2:0 *image.YCbCr (JPEG's full-range
-	// samples) as planes, with no conversion to RGB, so that a JPEG's
-	// resize may work on its planes (Plan.canPlanar); Planar says whether
-	// it does for these options.
+	// Planes says whether, for these options, Encode takes a 4:2:0
+	// *image.YCbCr (JPEG's full-range samples) as planes, with no
+	// conversion to RGB, so that a JPEG's resize may work on its planes
+	// (Plan.canPlanar); nil when it never does.
 	Planes func(o Options) bool
 }
 
